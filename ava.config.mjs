@@ -1,0 +1,18 @@
+// ava runs the TypeScript tests through tsx. NARSIGN_SUITE picks the suite (scripts/test.js sets it):
+//   unit (default) — everything under test/ but the suites below;
+//   interop — test/interop/, which drives a real Nix;  pack — test/pack/, the packaging test.
+const suite = process.env.NARSIGN_SUITE || 'unit';
+const suites = {
+  unit: ['test/**/*.test.ts', '!test/interop/**', '!test/pack/**'],
+  interop: ['test/interop/**/*.test.ts'],
+  pack: ['test/pack/**/*.test.ts'],
+};
+if (!suites[suite]) throw new Error(`unknown NARSIGN_SUITE ${suite}`);
+
+export default {
+  files: suites[suite],
+  extensions: { ts: 'commonjs' },
+  nodeArguments: ['--import=tsx'],
+  workerThreads: false,
+  timeout: '5m',
+};

@@ -1,0 +1,39 @@
+// Module init: libsodium once, constants read from crypto_sign_*, the exported functions.
+#include <napi.h>
+#include <sodium.h>
+#include "ed25519.h"
+#include "errors.h"
+
+namespace narsign {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // sodium_init() is idempotent and thread-safe; <0 means no usable randomness source.
+  if (sodium_init() < 0) {
+    Napi::Error::New(env, "libsodium could not be initialised").ThrowAsJavaScriptException();
+    return exports;
+  }
+  env.SetInstanceData(new AddonData());
+
+  exports.Set("SECRETKEYBYTES", Napi::Number::New(env, crypto_sign_SECRETKEYBYTES));
+  exports.Set("PUBLICKEYBYTES", Napi::Number::New(env, crypto_sign_PUBLICKEYBYTES));
+  exports.Set("SIGNATUREBYTES", Napi::Number::New(env, crypto_sign_BYTES));
+  exports.Set("SEEDBYTES", Napi::Number::New(env, crypto_sign_SEEDBYTES));
+  exports.Set("libsodiumVersion", Napi::String::New(env, sodium_version_string()));
+
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("generateKeyPair", Napi::Function::New(env, GenerateKeyPair, "generateKeyPair"));
+  exports.Set("keyPairFromSeed", Napi::Function::New(env, KeyPairFromSeed, "keyPairFromSeed"));
+  exports.Set("publicKeyFromSecretKey",
+              Napi::Function::New(env, PublicKeyFromSecretKey, "publicKeyFromSecretKey"));
+  exports.Set("signDetached", Napi::Function::New(env, SignDetached, "signDetached"));
+  exports.Set("verifyDetached", Napi::Function::New(env, VerifyDetached, "verifyDetached"));
+  return exports;
+}
+
+}  // namespace narsign
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return narsign::Init(env, exports);
+}
+
+NODE_API_MODULE(narsign, InitModule)

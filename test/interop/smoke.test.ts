@@ -1,0 +1,2 @@
+import test from 'ava';
+test('interop smoke', (t) => { t.pass(); });
