@@ -20,7 +20,7 @@ rl.on('line', (line) => {
   process.stdout.write(`${line}\n`);
 });
 rl.on('close', () => {
-  const label = process.env.NARSIGN_SUITE_LABEL ? `ava (${process.env.NARSIGN_SUITE_LABEL})` : 'ava';
-  console.log(`${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (process.env.NARSIGN_SUITE_LABEL) console.log(`suite: ${process.env.NARSIGN_SUITE_LABEL}`);
+  console.log(`ava: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
 });

@@ -81,9 +81,11 @@ export function keyVectors(): KeyVector[] {
     }
     if (/^# I\. /.test(line)) current = undefined;
     if (!current || line.startsWith('#') || !line.trim()) continue;
-    const row = /^(secret key|public key|message(?: \d+)?|signature(?: \d+)?|message \(hex\))\s+\[[^\]]+\]\s+(\S+)/.exec(line);
+    const row = /^(secret key|public key|message(?: \d+)?|signature(?: \d+)?|message \(hex\))\s+\[[^\]]+\]\s+(.*)$/.exec(line);
     if (!row) continue;
-    const [, label, value] = row;
+    // A value runs to the end of the line, less a trailing "   (comment)"; messages may hold spaces.
+    const label = row[1];
+    const value = row[2].replace(/\s{2,}\(.*\)\s*$/, '').trimEnd();
     if (label === 'secret key' && !current.secretKey) current.secretKey = value;
     else if (label === 'public key' && !current.publicKey) current.publicKey = value;
     else if (label === 'message (hex)') pendingMessage = { message: '', messageHex: value };
