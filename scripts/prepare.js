@@ -12,7 +12,7 @@ function run(cmd, args, options = {}) {
   return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options }).status === 0;
 }
 
-if (!run(bin('tsc'), ['-p', 'tsconfig.json'])) {
+if (!run(process.execPath, [path.join(__dirname, 'build-ts.js')])) {
   console.error('narsign: TypeScript compilation failed');
   process.exit(1);
 }

@@ -16,7 +16,7 @@ const known = ['unit', 'interop', 'pack'];
 const suiteName = args.length === 0 ? 'unit' : known.includes(args[0]) ? args[0] : null;
 const files = suiteName ? [] : args;
 
-const tsc = spawnSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, [path.join(__dirname, 'build-ts.js')], { cwd: root, stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(1);
 
 // Which backend this run tests: the same choice the tests' own processes make.
