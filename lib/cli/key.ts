@@ -1,0 +1,72 @@
+/**
+ * `narsign key generate NAME` and `narsign key public [FILE]` — like `nix key generate-secret`,
+ * `nix-store --generate-binary-cache-key` and `nix key convert-secret-to-public`.
+ */
+import { Command } from 'commander';
+import fs from 'node:fs';
+import { generateSecretKey, toPublicKey } from '../keys';
+import { readKeyFile, writeKeyFile } from '../key-files';
+import { UsageError } from './exit-codes';
+import { warn, writeOut } from './output';
+
+export function keyCommand(): Command {
+  const key = new Command('key').description('create keys and derive public keys');
+
+  key
+    .command('generate')
+    .argument('<name>', 'key name, e.g. cache.example.org-1 (no ":" or whitespace)')
+    .description('generate a secret key and print it (NAME:BASE64), or write a key pair to files')
+    .option('--secret-file <file>', 'write the secret key here (mode 0600) instead of printing it')
+    .option('--public-file <file>', 'write the public key here (with --secret-file)')
+    .option('--force', 'replace existing key files')
+    .addHelpText('after', `
+Examples:
+  narsign key generate cache.example.org-1 > secret.key
+  narsign key generate cache.example.org-1 --secret-file secret.key --public-file public.key`)
+    .action(async (name: string, options: { secretFile?: string; publicFile?: string; force?: boolean }) => {
+      if (Boolean(options.secretFile) !== Boolean(options.publicFile)) {
+        throw new UsageError('--secret-file and --public-file go together', 'narsign key generate --help');
+      }
+      let secret: string;
+      try {
+        secret = generateSecretKey(name);
+      } catch (err) {
+        throw new UsageError((err as Error).message, 'narsign key generate --help');
+      }
+      if (!options.secretFile || !options.publicFile) {
+        await writeOut(secret); // no trailing newline, like `nix key generate-secret`
+        return;
+      }
+      if (!options.force && fs.existsSync(options.publicFile)) {
+        throw new UsageError(`'${options.publicFile}' already exists; use --force to replace it`);
+      }
+      writeKeyFile(options.secretFile, secret, { mode: 0o600, force: options.force });
+      writeKeyFile(options.publicFile, toPublicKey(secret), { mode: 0o644, force: options.force });
+    });
+
+  key
+    .command('public')
+    .argument('[file]', 'secret key file (default: standard input)')
+    .description('print the public key of a secret key')
+    .addHelpText('after', `
+Examples:
+  narsign key public secret.key
+  narsign key generate test-1 | narsign key public`)
+    .action(async (file?: string) => {
+      const text = file && file !== '-' ? readKeyFile(file, { secret: true, warn }) : await readStdin();
+      await writeOut(toPublicKey(text, file && file !== '-' ? `secret key in '${file}'` : 'secret key on standard input'));
+    });
+
+  return key;
+}
+
+export async function readStdin(limit = 64 * 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new UsageError(`standard input is larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
