@@ -96,3 +96,49 @@ export function keyVectors(): KeyVector[] {
   }
   return sections;
 }
+
+export interface KeyEdgeCase {
+  /** the key string fed to Nix, with `\n` / `\r` escapes turned into the real characters */
+  input: string;
+  /** the parenthesised remark after the input, if any (e.g. "trailing space, no padding") */
+  remark?: string;
+  /** what the vector says Nix 2.8 did */
+  nixAccepts: boolean;
+  /** for a refusal: Nix's message as the vector gives it */
+  nixError?: string;
+  /** the whole verdict line */
+  verdict: string;
+}
+
+/**
+ * Section I of key-vectors.txt: key strings fed to `nix key convert-secret-to-public`, each
+ * `input: TEXT (remark)` followed by `   -> accepted… | ERROR message | ACCEPTED…`. The line about
+ * snix's signature placeholders (`<sig>`) is not a key input and is skipped. A remark of
+ * "trailing space" means the input ends with a space that the file cannot show before the remark.
+ */
+export function keyEdgeCases(): KeyEdgeCase[] {
+  const text = readVector('key-vectors.txt');
+  const section = text.slice(text.indexOf('# I. '));
+  const out: KeyEdgeCase[] = [];
+  const lines = section.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^input: (.*)$/.exec(lines[i]);
+    if (!m || m[1].includes('<sig>')) continue;
+    const verdictLine = /^\s+-> (.*)$/.exec(lines[i + 1] ?? '');
+    if (!verdictLine) throw new Error(`key-vectors.txt section I: no verdict after ${JSON.stringify(lines[i])}`);
+    let raw = m[1];
+    let remark: string | undefined;
+    // A remark is " (…)" at the end, possibly with one level of nested parentheses.
+    const r = / \(((?:[^()]|\([^()]*\))*)\)$/.exec(raw);
+    if (r) {
+      remark = r[1];
+      raw = raw.slice(0, r.index);
+    }
+    if (remark?.startsWith('trailing space')) raw += ' ';
+    const input = raw.replace(/\\r/g, '\r').replace(/\\n/g, '\n');
+    const verdict = verdictLine[1];
+    const error = /^ERROR (.*)$/.exec(verdict);
+    out.push({ input, ...(remark === undefined ? {} : { remark }), nixAccepts: !error, ...(error ? { nixError: error[1] } : {}), verdict });
+  }
+  return out;
+}
