@@ -6,7 +6,10 @@
 import { Command, CommanderError } from 'commander';
 import { NarsignError } from '../errors';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes';
+import { fingerprintCommand, inspectCommand } from './fingerprint';
 import { keyCommand } from './key';
+import { signCommand } from './sign';
+import { verifyCommand } from './verify';
 import { describeError, error } from './output';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -18,6 +21,10 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .showSuggestionAfterError(true);
   program.addCommand(keyCommand());
+  program.addCommand(signCommand());
+  program.addCommand(verifyCommand());
+  program.addCommand(fingerprintCommand());
+  program.addCommand(inspectCommand());
   for (const command of allCommands(program)) {
     command.exitOverride();
     // Commander's own usage errors: `narsign: error: …` on one line; main() adds the hint.

@@ -1,0 +1,638 @@
+/**
+ * Whole binary caches in a directory: sign or verify every top-level `*.narinfo`.
+ *
+ * The shape of a run, for flat memory and full cores:
+ *  - the directory is streamed (fs.opendir), never listed whole, and files are taken in batches;
+ *  - each batch is read and parsed on the JS thread while the previous batch's signatures are being
+ *    made or checked on the libuv pool (signManyAsync / verifyManyAsync), so I/O, parsing and crypto
+ *    overlap;
+ *  - a changed narinfo is replaced atomically: written to `.<name>.narsign-<pid>.tmp` in the same
+ *    directory (with the original's mode), fsynced (durable mode, the default; the fsyncs of a batch
+ *    run in parallel and the directory is fsynced once per batch), then renamed over the original.
+ *    A crash leaves each narinfo either as it was or fully signed; a later run removes temporary
+ *    files whose process is gone;
+ *  - signing holds the cache lock (lib/cache-lock.ts), so two signers never lose each other's Sig.
+ *
+ * Idempotent: Ed25519 is deterministic, so a narinfo already carrying exactly the signature the key
+ * would make is left untouched (counted `alreadySigned`) unless `force`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { signManyAsync, verifyManyAsync } from './batch';
+import { encodeBase64 } from './base64';
+import { lockCache, processAlive } from './cache-lock';
+import { parseNixCacheInfo } from './cache-info';
+import { mapConcurrent } from './concurrent';
+import { checkNarFile, NarCheck } from './nar-check';
+import { NarsignError, argTypeError } from './errors';
+import { fingerprint } from './fingerprint';
+import { parseSecretKey, SecretKey } from './keys';
+import { signLegacy2015, verifyLegacy2015 } from './legacy2015';
+import { formatNarinfo, NarInfo, parseNarinfo, putSignature, removeSignatures, signatureKeyName } from './narinfo';
+import { inShard, parseShard, Shard } from './shard';
+import {
+  checkNarinfoFileName,
+  NarinfoVerdict,
+  prepareVerification,
+  SecretKeyInput,
+  trustedKeySet,
+  TrustedKeySet,
+  TrustedKeysInput,
+} from './signatures';
+
+/** Files per batch: large enough to keep every core busy, small enough for flat memory. */
+const BATCH_FILES = 1024;
+/** Failures kept in a result's list (the counts are always complete). */
+const MAX_LISTED = 1000;
+const TEMP_SUFFIX = /^\.(.+\.narinfo)\.narsign-(\d+)\.tmp$/;
+
+export interface CacheProgress {
+  /** Narinfos handled so far (in this shard). */
+  done: number;
+  /** Narinfos in this shard, when known (counted before the run when `onProgress` is given). */
+  total?: number;
+}
+
+export interface FileProblem {
+  /** Path of the narinfo. */
+  file: string;
+  code: string;
+  message: string;
+  line?: number;
+}
+
+interface CommonOptions {
+  /** `I/N`: only the narinfos of that shard (see lib/shard.ts). */
+  shard?: string | Shard;
+  /** Crypto chunks in flight on the libuv pool (default: twice the cores). */
+  jobs?: number;
+  /** The store directory narinfos must be in (default: the cache's nix-cache-info StoreDir, else any). */
+  storeDir?: string;
+  onProgress?: (progress: CacheProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SignCacheOptions extends CommonOptions {
+  /** Secret keys (`NAME:BASE64` strings or parsed). May be empty when only `remove`-ing. */
+  keys: SecretKeyInput | readonly SecretKeyInput[];
+  /** Re-sign even where the key's signature is already there. */
+  force?: boolean;
+  /** Drop the signatures of these key names (key rotation). */
+  remove?: readonly string[];
+  /** Only sign narinfos already trusted by these keys; others are skipped. */
+  requireTrusted?: TrustedKeysInput;
+  /** Write nothing; report what would change. */
+  dryRun?: boolean;
+  /** fsync each rewritten narinfo before its rename, and the directory after (default true). */
+  durable?: boolean;
+  /** `'2015'`: the 2015 `Signature: 2;…` line instead of `Sig:`. */
+  format?: 'nix' | '2015';
+}
+
+export interface SignCacheResult {
+  /** Narinfos looked at (in the shard). */
+  total: number;
+  /** Narinfos rewritten (or that would be, with dryRun). */
+  signed: number;
+  /** Narinfos that already carried every key's signature and needed nothing. */
+  alreadySigned: number;
+  /** Narinfos not signed because `requireTrusted` did not trust them. */
+  skipped: number;
+  /** Narinfos that could not be read, parsed or written. */
+  failed: number;
+  failures: FileProblem[];
+  skippedFiles: FileProblem[];
+  durationMs: number;
+}
+
+export interface VerifyCacheOptions extends CommonOptions {
+  trustedKeys: TrustedKeysInput;
+  sigsNeeded?: number;
+  /** `'2015'`: check the 2015 `Signature: 2;…` line instead of `Sig:` lines. */
+  format?: 'nix' | '2015';
+  /** Called for every narinfo with its verdict (or its problem), e.g. for a JSON report. */
+  onResult?: (result: VerifyFileResult) => void;
+  /** Also check each trusted narinfo's NAR file: size and FileHash (lib/nar-check.ts). */
+  checkNars?: boolean;
+}
+
+export type VerifyFileResult =
+  | { file: string; status: 'trusted' | 'untrusted'; verdict: NarinfoVerdict }
+  | { file: string; status: 'trusted' | 'untrusted'; legacy: ReturnType<typeof verifyLegacy2015> }
+  | { file: string; status: 'corrupt' | 'failed'; problem: FileProblem };
+
+export interface VerifyCacheResult {
+  total: number;
+  trusted: number;
+  untrusted: number;
+  /** Unparsable narinfos (exit bit 1 in the CLI). */
+  corrupt: number;
+  /** Unreadable files, malformed signatures under trusted names, a narinfo under another path's name. */
+  failed: number;
+  /** Untrusted, corrupt and failed files (at most MAX_LISTED). */
+  problems: FileProblem[];
+  durationMs: number;
+}
+
+/** A narinfo read from the cache. */
+interface Entry {
+  file: string;
+  name: string;
+  bytes: Buffer;
+  mode: number;
+  info?: NarInfo;
+}
+
+function checkDir(dir: unknown): string {
+  if (typeof dir !== 'string' || dir === '') throw argTypeError('dir must be a non-empty path');
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch (error) {
+    throw new NarsignError('ERR_CACHE_DIR', `cannot open cache '${dir}': ${(error as NodeJS.ErrnoException).code}`, { file: dir, cause: error });
+  }
+  if (!stat.isDirectory()) throw new NarsignError('ERR_CACHE_DIR', `'${dir}' is not a directory`, { file: dir });
+  return dir;
+}
+
+/** The cache's StoreDir from nix-cache-info, when it says one. */
+export function cacheStoreDir(dir: string): string | undefined {
+  try {
+    return parseNixCacheInfo(fs.readFileSync(path.join(dir, 'nix-cache-info'), 'utf8')).storeDir;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The top-level narinfo names of a cache, streamed, in the shard. Stray temporary files of dead
+ * narsign processes are removed on the way when `cleanTemps` (only under the cache lock).
+ */
+export async function* narinfoNames(dir: string, shard?: Shard, cleanTemps = false): AsyncGenerator<string> {
+  const handle = await fs.promises.opendir(dir, { bufferSize: 256 });
+  for await (const dirent of handle) {
+    const name = dirent.name;
+    if (name.endsWith('.narinfo') && name.charCodeAt(0) !== 0x2e /* . */) {
+      if (!dirent.isFile() && !(dirent.isSymbolicLink() && isFile(path.join(dir, name)))) continue;
+      if (inShard(name, shard)) yield name;
+    } else if (cleanTemps) {
+      const temp = TEMP_SUFFIX.exec(name);
+      if (temp && Number(temp[2]) !== process.pid && !processAlive(Number(temp[2]))) {
+        fs.rmSync(path.join(dir, name), { force: true });
+      }
+    }
+  }
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function countNarinfos(dir: string, shard?: Shard): Promise<number> {
+  let n = 0;
+  for await (const _ of narinfoNames(dir, shard)) n += 1;
+  return n;
+}
+
+/** Groups an async stream into arrays of `size`. */
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+function problemOf(file: string, error: unknown): FileProblem {
+  if (error instanceof NarsignError) return { file, code: error.code, message: error.message, ...(error.line === undefined ? {} : { line: error.line }) };
+  const e = error as NodeJS.ErrnoException;
+  return { file, code: e?.code ? `ERR_IO_${e.code}` : 'ERR_IO', message: `${file}: ${e?.code ?? ''} ${e?.message ?? String(error)}`.trim() };
+}
+
+/** Reads one narinfo (bytes and mode); parse errors are left to the caller. */
+function readEntry(dir: string, name: string): Entry {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const { mode } = fs.fstatSync(fd);
+    return { file, name, bytes: fs.readFileSync(fd), mode: mode & 0o7777 };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseEntry(entry: Entry, storeDir: string | undefined): NarInfo {
+  const info = parseNarinfo(entry.bytes, { where: entry.file, ...(storeDir ? { storeDir } : {}) });
+  checkNarinfoFileName(info, entry.name);
+  return info;
+}
+
+function toSecretKeys(keys: SecretKeyInput | readonly SecretKeyInput[]): { keys: SecretKey[]; owned: boolean[] } {
+  const list = (Array.isArray(keys) ? keys : [keys]) as readonly SecretKeyInput[];
+  const owned: boolean[] = [];
+  const parsed = list.map((k, i) => {
+    if (typeof k === 'string') {
+      owned.push(true);
+      return parseSecretKey(k, `secret key ${i + 1}`);
+    }
+    if (k && typeof k === 'object' && typeof k.name === 'string' && k.secretKey instanceof Uint8Array) {
+      owned.push(false);
+      return k;
+    }
+    throw argTypeError(`secret key ${i + 1} must be a key string NAME:BASE64 or a parsed { name, secretKey }`);
+  });
+  return { keys: parsed, owned };
+}
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new NarsignError('ERR_ABORTED', 'the operation was aborted', { cause: signal.reason });
+}
+
+/** Writes `content` over `entry.file` atomically; see the module comment. Returns the open temp fd. */
+function writeTemp(entry: Entry, content: string): { temp: string; fd: number } {
+  const temp = path.join(path.dirname(entry.file), `.${entry.name}.narsign-${process.pid}.tmp`);
+  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, entry.mode || 0o644);
+  try {
+    fs.writeSync(fd, content);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  return { temp, fd };
+}
+
+const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+
+/** Replaces every pending file of a batch: parallel fsyncs (durable), renames, one directory fsync. */
+async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: string }>, durable: boolean, failures: (p: FileProblem) => void): Promise<number> {
+  const open: Array<{ entry: Entry; temp: string; fd: number }> = [];
+  for (const { entry, content } of pending) {
+    try {
+      open.push({ entry, ...writeTemp(entry, content) });
+    } catch (error) {
+      failures(problemOf(entry.file, error));
+    }
+  }
+  if (durable) {
+    const results = await Promise.allSettled(open.map((o) => fsyncAsync(o.fd)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        failures(problemOf(open[i].entry.file, r.reason));
+        fs.closeSync(open[i].fd);
+        fs.rmSync(open[i].temp, { force: true });
+        open[i].fd = -1;
+      }
+    });
+  }
+  let written = 0;
+  for (const o of open) {
+    if (o.fd < 0) continue;
+    try {
+      fs.closeSync(o.fd);
+      fs.renameSync(o.temp, o.entry.file);
+      written += 1;
+    } catch (error) {
+      fs.rmSync(o.temp, { force: true });
+      failures(problemOf(o.entry.file, error));
+    }
+  }
+  if (durable && written > 0) {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return written;
+}
+
+/** Verifies a batch of parsed narinfos on the pool; verdict i for infos[i]. */
+async function verifyBatch(infos: readonly NarInfo[], keys: TrustedKeySet, sigsNeeded: number | undefined, options: { jobs?: number; signal?: AbortSignal }): Promise<NarinfoVerdict[]> {
+  const plans = infos.map((info) => prepareVerification(info, keys, { sigsNeeded }));
+  const items = plans.flatMap((p) => p.checks);
+  const results = items.length ? await verifyManyAsync(items, { signal: options.signal, concurrency: options.jobs }) : [];
+  let at = 0;
+  return plans.map((plan) => {
+    const mine = results.slice(at, at + plan.checks.length);
+    at += plan.checks.length;
+    return plan.finish(mine);
+  });
+}
+
+interface SignSetup {
+  keys: SecretKey[];
+  remove: readonly string[];
+  trusted: TrustedKeySet | undefined;
+  durable: boolean;
+  legacy: boolean;
+}
+
+function signSetup(options: SignCacheOptions): SignSetup & { owned: boolean[] } {
+  if (!options || typeof options !== 'object') throw argTypeError('options must be an object');
+  const { keys, owned } = toSecretKeys(options.keys ?? []);
+  const remove = options.remove ?? [];
+  if (keys.length === 0 && remove.length === 0) throw new NarsignError('ERR_NO_KEYS', 'no secret key to sign with (and no signature to remove)');
+  return {
+    keys,
+    owned,
+    remove,
+    trusted: options.requireTrusted === undefined ? undefined : trustedKeySet(options.requireTrusted),
+    durable: options.durable !== false && !options.dryRun,
+    legacy: options.format === '2015',
+  };
+}
+
+function emptySignResult(): SignCacheResult {
+  return { total: 0, signed: 0, alreadySigned: 0, skipped: 0, failed: 0, failures: [], skippedFiles: [], durationMs: 0 };
+}
+
+/** Signs every narinfo of a cache directory. See the module comment and SignCacheOptions. */
+export async function signCache(dir: string, options: SignCacheOptions): Promise<SignCacheResult> {
+  const started = Date.now();
+  checkDir(dir);
+  const setup = signSetup(options);
+  const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+  const result = emptySignResult();
+  try {
+    const total = options.onProgress ? await countNarinfos(dir, shard) : undefined;
+    await signIn(dir, narinfoNames(dir, shard, !options.dryRun), setup, options, result, total);
+  } finally {
+    setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+/** Signs single narinfo files (each under its own directory's lock), with the options of signCache. */
+export async function signNarinfoFiles(files: readonly string[], options: SignCacheOptions): Promise<SignCacheResult> {
+  const started = Date.now();
+  const setup = signSetup(options);
+  const result = emptySignResult();
+  try {
+    for (const [dir, names] of groupByDirectory(files)) await signIn(dir, names, setup, options, result, files.length);
+  } finally {
+    setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+function groupByDirectory(files: readonly string[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const file of files) {
+    if (typeof file !== 'string' || file === '') throw argTypeError('files must be non-empty paths');
+    const dir = path.dirname(file);
+    groups.set(dir, [...(groups.get(dir) ?? []), path.basename(file)]);
+  }
+  return groups;
+}
+
+async function* asAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* items as AsyncIterable<T>;
+}
+
+async function signIn(
+  dir: string,
+  names: Iterable<string> | AsyncIterable<string>,
+  setup: SignSetup,
+  options: SignCacheOptions,
+  result: SignCacheResult,
+  total: number | undefined,
+): Promise<void> {
+  const storeDir = options.storeDir ?? cacheStoreDir(dir);
+  const fail = (p: FileProblem) => {
+    result.failed += 1;
+    if (result.failures.length < MAX_LISTED) result.failures.push(p);
+  };
+  const lock = options.dryRun ? undefined : await lockCache(dir, { signal: options.signal });
+  try {
+    // Batch k's crypto runs on the pool while batch k+1 is read and parsed.
+    let previous: Promise<void> = Promise.resolve();
+    for await (const batch of batches(asAsync(names), BATCH_FILES)) {
+      const entries: Entry[] = [];
+      for (const name of batch) {
+        result.total += 1;
+        try {
+          const entry = readEntry(dir, name);
+          entry.info = parseEntry(entry, storeDir);
+          entries.push(entry);
+        } catch (error) {
+          fail(problemOf(path.join(dir, name), error));
+        }
+      }
+      await previous;
+      aborted(options.signal);
+      previous = signBatch(dir, entries, setup, options, result, fail).then(() => {
+        options.onProgress?.({ done: result.total, total });
+      });
+      previous.catch(() => {}); // awaited above on the next round, or below
+    }
+    await previous;
+  } finally {
+    lock?.release();
+  }
+}
+
+async function signBatch(
+  dir: string,
+  entries: Entry[],
+  { keys, remove, trusted, legacy, durable }: SignSetup,
+  options: SignCacheOptions,
+  result: SignCacheResult,
+  fail: (p: FileProblem) => void,
+): Promise<void> {
+  let work = entries;
+  if (trusted) {
+    const verdicts = await verifyBatch(work.map((e) => e.info!), trusted, undefined, options);
+    work = work.filter((entry, i) => {
+      if (verdicts[i].trusted) return true;
+      result.skipped += 1;
+      if (result.skippedFiles.length < MAX_LISTED) {
+        result.skippedFiles.push({ file: entry.file, code: 'ERR_NOT_TRUSTED', message: `${entry.file}: not trusted by the required keys (${verdicts[i].reason})` });
+      }
+      return false;
+    });
+  }
+  const fingerprints: string[] = [];
+  const pending: Array<{ entry: Entry; content: string }> = [];
+  const signable: Entry[] = [];
+  for (const entry of work) {
+    try {
+      fingerprints.push(legacy ? '' : fingerprint(entry.info!));
+      signable.push(entry);
+    } catch (error) {
+      fail(problemOf(entry.file, error));
+    }
+  }
+  const signatures = legacy ? [] : await Promise.all(keys.map((k) => signManyAsync(k.secretKey, fingerprints, { signal: options.signal, concurrency: options.jobs })));
+  signable.forEach((entry, i) => {
+    try {
+      let info = entry.info!;
+      if (remove.length) info = removeSignatures(info, remove);
+      let content: string;
+      if (legacy) {
+        content = formatNarinfo(info);
+        for (const key of keys) content = signLegacy2015(content, key);
+      } else {
+        keys.forEach((key, k) => {
+          const sig = `${key.name}:${encodeBase64(signatures[k][i])}`;
+          const same = info.sigs.filter((s) => signatureKeyName(s) === key.name);
+          if (options.force || same.length !== 1 || same[0] !== sig) info = putSignature(info, sig);
+        });
+        content = formatNarinfo(info);
+      }
+      const original = entry.bytes;
+      if (!options.force && Buffer.byteLength(content) === original.length && original.equals(Buffer.from(content))) {
+        result.alreadySigned += 1;
+      } else {
+        pending.push({ entry, content });
+      }
+    } catch (error) {
+      fail(problemOf(entry.file, error));
+    }
+  });
+  if (options.dryRun) {
+    result.signed += pending.length;
+    return;
+  }
+  aborted(options.signal);
+  result.signed += await commitBatch(dir, pending, durable, fail);
+}
+
+function emptyVerifyResult(): VerifyCacheResult {
+  return { total: 0, trusted: 0, untrusted: 0, corrupt: 0, failed: 0, problems: [], durationMs: 0 };
+}
+
+/** Verifies every narinfo of a cache directory. See VerifyCacheOptions. */
+export async function verifyCache(dir: string, options: VerifyCacheOptions): Promise<VerifyCacheResult> {
+  const started = Date.now();
+  checkDir(dir);
+  if (!options || typeof options !== 'object') throw argTypeError('options must be an object');
+  const keys = trustedKeySet(options.trustedKeys);
+  const shard = options.shard === undefined ? undefined : parseShard(options.shard);
+  const result = emptyVerifyResult();
+  const total = options.onProgress ? await countNarinfos(dir, shard) : undefined;
+  await verifyIn(dir, narinfoNames(dir, shard), keys, options, result, total);
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+/** Verifies single narinfo files, with the options of verifyCache. */
+export async function verifyNarinfoFiles(files: readonly string[], options: VerifyCacheOptions): Promise<VerifyCacheResult> {
+  const started = Date.now();
+  if (!options || typeof options !== 'object') throw argTypeError('options must be an object');
+  const keys = trustedKeySet(options.trustedKeys);
+  const result = emptyVerifyResult();
+  for (const [dir, names] of groupByDirectory(files)) await verifyIn(dir, names, keys, options, result, files.length);
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+/** The function that counts one file's outcome into `result` (shared with the HTTP verifier). */
+export function verifyCollector(result: VerifyCacheResult, onResult?: (r: VerifyFileResult) => void): (r: VerifyFileResult) => void {
+  return (r) => {
+    result.total += 1;
+    result[r.status] += 1;
+    if (r.status !== 'trusted' && result.problems.length < MAX_LISTED) {
+      result.problems.push('problem' in r ? r.problem : describeUntrusted(r));
+    }
+    onResult?.(r);
+  };
+}
+
+/** Narinfo errors that mean the file itself is corrupt (exit bit 1), as opposed to other failures. */
+export function isCorruptCode(code: string): boolean {
+  return code === 'ERR_NARINFO_CORRUPT' || code === 'ERR_NARINFO_LIMIT' || code === 'ERR_NARINFO_ENCODING';
+}
+
+/** A trusted verdict becomes a failure when the NAR file does not match (with --check-nars). */
+export function withNarCheck(r: VerifyFileResult, check: NarCheck): VerifyFileResult {
+  if (check.ok || r.status !== 'trusted') return r;
+  return { file: r.file, status: 'failed', problem: { file: r.file, code: check.code ?? 'ERR_NAR', message: `${r.file}: ${check.problem}` } };
+}
+
+/** Verdict of a parsed narinfo as a per-file result: a malformed signature under a trusted name fails the path, as in Nix. */
+export function verdictResult(file: string, verdict: NarinfoVerdict): VerifyFileResult {
+  if (verdict.reason === 'malformed-signature') {
+    const failure = verdict.failure ?? { code: 'ERR_SIGNATURE_INVALID', message: 'signature is not valid' };
+    return { file, status: 'failed', problem: { file, code: failure.code, message: `${file}: ${failure.message}` } };
+  }
+  return { file, status: verdict.trusted ? 'trusted' : 'untrusted', verdict };
+}
+
+/** A file that could not be read or parsed, as a per-file result. */
+export function problemResult(file: string, error: unknown): VerifyFileResult {
+  const problem = problemOf(file, error);
+  return { file, status: isCorruptCode(problem.code) ? 'corrupt' : 'failed', problem };
+}
+
+async function verifyIn(
+  dir: string,
+  names: Iterable<string> | AsyncIterable<string>,
+  keys: TrustedKeySet,
+  options: VerifyCacheOptions,
+  result: VerifyCacheResult,
+  total: number | undefined,
+): Promise<void> {
+  const storeDir = options.storeDir ?? cacheStoreDir(dir);
+  const legacyKeys = options.format === '2015' ? [...keys.keys].map(([name, key]) => ({ name, key })) : undefined;
+  const note = verifyCollector(result, options.onResult);
+
+  // Batch k's signatures are checked on the pool while batch k+1 is read and parsed.
+  let previous: Promise<void> = Promise.resolve();
+  for await (const batch of batches(asAsync(names), BATCH_FILES)) {
+    const parsed: Array<{ file: string; info: NarInfo }> = [];
+    const early: VerifyFileResult[] = [];
+    for (const name of batch) {
+      const file = path.join(dir, name);
+      let entry: Entry;
+      try {
+        entry = readEntry(dir, name);
+      } catch (error) {
+        early.push(problemResult(file, error));
+        continue;
+      }
+      try {
+        if (legacyKeys) {
+          const verdict = verifyLegacy2015(entry.bytes.toString('utf8'), legacyKeys, { location: file });
+          early.push({ file, status: verdict.trusted ? 'trusted' : 'untrusted', legacy: verdict });
+          continue;
+        }
+        parsed.push({ file, info: parseEntry(entry, storeDir) });
+      } catch (error) {
+        early.push(problemResult(file, error));
+      }
+    }
+    await previous;
+    aborted(options.signal);
+    early.forEach(note);
+    previous = verifyBatch(parsed.map((p) => p.info), keys, options.sigsNeeded, options).then(async (verdicts) => {
+      const results = verdicts.map((verdict, i) => verdictResult(parsed[i].file, verdict));
+      if (options.checkNars) {
+        for await (const r of mapConcurrent(results, 8, async (r) => (r.status === 'trusted' && 'verdict' in r ? withNarCheck(r, await checkNarFile(dir, r.verdict.info)) : r))) note(r);
+      } else results.forEach(note);
+      options.onProgress?.({ done: result.total, total });
+    });
+    previous.catch(() => {});
+  }
+  await previous;
+}
+
+function describeUntrusted(r: VerifyFileResult): FileProblem {
+  if ('verdict' in r) {
+    const statuses = r.verdict.signatures.map((s) => `${s.keyName || '(no name)'}: ${s.status}`).join(', ');
+    return { file: r.file, code: 'ERR_NOT_TRUSTED', message: `${r.file}: not trusted (${statuses || 'no signatures'})` };
+  }
+  if ('legacy' in r) return { file: r.file, code: r.legacy.code ?? 'ERR_NOT_TRUSTED', message: r.legacy.message ?? `${r.file}: not trusted` };
+  return r.problem;
+}

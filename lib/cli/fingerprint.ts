@@ -1,0 +1,111 @@
+/**
+ * `narsign fingerprint FILE…` — each narinfo's fingerprint, one line per file, in argument order;
+ * `narsign inspect FILE` — the parsed narinfo and each signature's status.
+ */
+import { Command } from 'commander';
+import fs from 'node:fs';
+import { isCorruptCode } from '../cache';
+import { NarsignError } from '../errors';
+import { fingerprint } from '../fingerprint';
+import { formatHash } from '../hash';
+import { NarInfo, parseNarinfo } from '../narinfo';
+import { verifyNarinfo } from '../signatures';
+import { collect, jsonOption } from './collect';
+import { EXIT_CORRUPT, EXIT_FAILED } from './exit-codes';
+import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
+import { describeError, writeOut } from './output';
+
+function readNarinfo(file: string): NarInfo {
+  let bytes: Buffer;
+  try {
+    bytes = file === '-' ? fs.readFileSync(0) : fs.readFileSync(file);
+  } catch (error) {
+    throw new NarsignError('ERR_PATH', `${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code}`, { file });
+  }
+  return parseNarinfo(bytes, { where: file === '-' ? '<stdin>' : file });
+}
+
+function exitFor(error: unknown): number {
+  return error instanceof NarsignError && isCorruptCode(error.code) ? EXIT_CORRUPT : EXIT_FAILED;
+}
+
+export function fingerprintCommand(): Command {
+  return new Command('fingerprint')
+    .description("print each narinfo's fingerprint (what its signatures sign), one line per file")
+    .argument('<file...>', '.narinfo files (- for stdin)')
+    .addHelpText('after', '\nExample:\n  narsign fingerprint cache/*.narinfo')
+    .action(async (files: string[]) => {
+      let out = '';
+      let code = 0;
+      for (const file of files) {
+        try {
+          out += `${fingerprint(readNarinfo(file))}\n`;
+        } catch (error) {
+          await writeOut(out);
+          out = '';
+          process.stderr.write(`narsign: ${describeError(error)}\n`);
+          code |= exitFor(error);
+        }
+      }
+      await writeOut(out);
+      process.exitCode = code;
+    });
+}
+
+export function inspectCommand(): Command {
+  return new Command('inspect')
+    .description('show a parsed narinfo, its fingerprint and the status of each signature')
+    .argument('<file>', 'a .narinfo file (- for stdin)')
+    .option('-t, --trusted-public-keys <keys>', 'trusted public keys (default: from nix.conf)', collect)
+    .option('--trusted-key-file <file>', 'file of trusted public keys', collect)
+    .option('--nix-conf <file>', 'read trusted keys from this nix.conf')
+    .addOption(jsonOption())
+    .action(async (file: string, options: TrustedKeyOptions & { json?: boolean }) => {
+      const { keys } = trustedKeysFrom(options);
+      const info = readNarinfo(file);
+      const verdict = verifyNarinfo(info, keys, file === '-' ? {} : { fileName: file });
+      const fp = fingerprint(info);
+      const fields = {
+        storePath: info.storePath,
+        url: info.url,
+        compression: info.compression,
+        fileHash: info.fileHash ? formatHash(info.fileHash, 'nix32') : undefined,
+        fileSize: info.fileSize,
+        narHash: formatHash(info.narHash, 'nix32'),
+        narSize: info.narSize,
+        references: info.references,
+        deriver: info.deriver,
+        ca: info.lines.find((l) => l.name === 'CA')?.value,
+        fingerprint: fp,
+        trusted: verdict.trusted,
+        reason: verdict.reason,
+        signatures: verdict.signatures.map((s) => ({ keyName: s.keyName, status: s.status, ...(s.error ? { error: s.error.message } : {}) })),
+        otherFields: info.lines.filter((l) => !KNOWN.has(l.name)).map((l) => l.text),
+      };
+      if (options.json) {
+        await writeOut(`${JSON.stringify(fields, null, 2)}\n`);
+      } else {
+        const rows: Array<[string, string]> = [
+          ['StorePath', fields.storePath],
+          ['URL', fields.url],
+          ['Compression', fields.compression],
+          ...(fields.fileHash ? [['FileHash', fields.fileHash] as [string, string]] : []),
+          ...(fields.fileSize !== undefined ? [['FileSize', String(fields.fileSize)] as [string, string]] : []),
+          ['NarHash', fields.narHash],
+          ['NarSize', String(fields.narSize)],
+          ['References', fields.references.length ? fields.references.join('\n             ') : '(none)'],
+          ['Deriver', fields.deriver ?? '(none)'],
+          ...(fields.ca ? [['CA', fields.ca] as [string, string]] : []),
+          ...fields.otherFields.map((t) => ['(other)', t] as [string, string]),
+          ['Fingerprint', fp],
+        ];
+        let text = rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n');
+        text += `\nSignatures  ${fields.signatures.length ? '' : '(none)'}\n`;
+        for (const s of fields.signatures) text += `  ${s.keyName || '(no name)'}: ${s.status}${s.error ? ` (${s.error})` : ''}\n`;
+        text += `Trusted     ${verdict.trusted ? 'yes' : 'no'} (${verdict.reason})\n`;
+        await writeOut(text);
+      }
+    });
+}
+
+const KNOWN = new Set(['StorePath', 'URL', 'Compression', 'FileHash', 'FileSize', 'NarHash', 'NarSize', 'References', 'Deriver', 'Sig', 'CA']);

@@ -1,0 +1,44 @@
+/**
+ * Where the CLI's keys come from. Secret keys: `-k FILE` (repeatable) and `--key-env VAR`. Trusted
+ * public keys: `-t "K1 K2"` and `--trusted-key-file F`, else nix.conf found as Nix finds it
+ * (or `--nix-conf FILE`). Errors name the file or variable and the key, never the secret.
+ */
+import { readKeyFile } from '../key-files';
+import { parsePublicKeys, parseSecretKey, PublicKey, SecretKey } from '../keys';
+import { findNixConf, readNixConf } from '../nixconf';
+import { UsageError } from './exit-codes';
+import { warn } from './output';
+
+export function secretKeysFrom(options: { keyFile?: string[]; keyEnv?: string[] }): SecretKey[] {
+  const keys: SecretKey[] = [];
+  for (const file of options.keyFile ?? []) {
+    keys.push(parseSecretKey(readKeyFile(file, { secret: true, warn }), `secret key in '${file}'`));
+  }
+  for (const variable of options.keyEnv ?? []) {
+    const value = process.env[variable];
+    if (value === undefined || value === '') throw new UsageError(`environment variable ${variable} (--key-env) is not set`);
+    keys.push(parseSecretKey(value, `secret key in $${variable}`));
+  }
+  return keys;
+}
+
+export interface TrustedKeyOptions {
+  trustedPublicKeys?: string[];
+  trustedKeyFile?: string[];
+  nixConf?: string;
+}
+
+/** The trusted keys a verify run uses, and where they came from (for messages). */
+export function trustedKeysFrom(options: TrustedKeyOptions): { keys: PublicKey[]; source: string } {
+  const given = [...(options.trustedPublicKeys ?? [])];
+  const files = options.trustedKeyFile ?? [];
+  if (given.length || files.length) {
+    const keys: PublicKey[] = [];
+    given.forEach((list) => keys.push(...parsePublicKeys(list, '--trusted-public-keys')));
+    for (const file of files) keys.push(...parsePublicKeys(readKeyFile(file), `trusted key file '${file}'`));
+    return { keys, source: 'the command line' };
+  }
+  const conf = readNixConf(options.nixConf ? { sources: options.nixConf } : { sources: findNixConf() });
+  const where = conf.files.length ? conf.files.join(', ') : 'the built-in default';
+  return { keys: conf.trustedPublicKeys, source: `nix.conf (${where})` };
+}

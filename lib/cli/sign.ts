@@ -1,0 +1,151 @@
+/**
+ * `narsign sign -k FILE PATH…`: sign every narinfo of each cache directory or file (or `-`: one
+ * narinfo from stdin to stdout). Thin over signCache / signNarinfoFiles (lib/cache.ts).
+ */
+import { Command, Option } from 'commander';
+import fs from 'node:fs';
+import { signCache, signNarinfoFiles, SignCacheOptions, SignCacheResult } from '../cache';
+import { NarsignError } from '../errors';
+import { signLegacy2015 } from '../legacy2015';
+import { formatNarinfo, parseNarinfo, removeSignatures } from '../narinfo';
+import { parseShard } from '../shard';
+import { signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
+import { collect, jsonOption, positiveInteger } from './collect';
+import { EXIT_UNTRUSTED, UsageError } from './exit-codes';
+import { readStdin } from './key';
+import { secretKeysFrom } from './keys-option';
+import { warn, writeOut } from './output';
+import { createProgress } from './progress';
+import { mergeSign, signExitCode, signSummary } from './report';
+
+interface SignOptions {
+  keyFile?: string[];
+  keyEnv?: string[];
+  force?: boolean;
+  jobs?: number;
+  shard?: string;
+  fsync: boolean;
+  remove?: string[];
+  requireTrusted?: string[];
+  dryRun?: boolean;
+  format?: string;
+  json?: boolean;
+}
+
+export function signCommand(): Command {
+  return new Command('sign')
+    .description('sign every narinfo in each PATH (a binary-cache directory or .narinfo files) with every key')
+    .argument('<path...>', 'cache directories, .narinfo files, or - (one narinfo on stdin, signed to stdout)')
+    .option('-k, --key-file <file>', 'secret key file (repeatable)', collect)
+    .option('--key-env <var>', 'take a secret key from this environment variable (repeatable)', collect)
+    .option('--force', 're-sign even where a valid signature by the key exists')
+    .option('-j, --jobs <n>', 'crypto chunks in flight (default: twice the cores)', positiveInteger('--jobs'))
+    .option('--shard <I/N>', 'only the narinfos of shard I of N (split a cache across runs)')
+    .option('--no-fsync', 'do not fsync rewritten narinfos (faster; like Nix, not crash-safe)')
+    .option('--remove <name>', 'drop signatures by this key name (key rotation; repeatable)', collect)
+    .option('--require-trusted <keys>', 'only sign narinfos already trusted by these public keys', collect)
+    .option('--dry-run', 'change nothing; report what would be signed')
+    .addOption(new Option('--format <format>', 'signature format').choices(['nix', '2015']).default('nix'))
+    .addOption(jsonOption())
+    .addHelpText('after', `
+Examples:
+  narsign sign -k secret.key ./cache
+  narsign sign -k new.key --remove cache.example.org-1 --require-trusted "$(cat old.pub)" ./cache
+  narsign sign --key-env NARSIGN_KEY --shard 2/4 --no-fsync ./cache
+  narsign sign -k secret.key - < x.narinfo > x.signed.narinfo
+
+Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted (--require-trusted);
+4 some other failure; 64 usage error.`)
+    .action(async (paths: string[], options: SignOptions) => {
+      const keys = secretKeysFrom(options);
+      if (keys.length === 0 && !options.remove?.length) {
+        throw new UsageError('no secret key: give -k FILE or --key-env VAR', 'narsign sign --help');
+      }
+      if (options.shard) parseShardOption(options.shard);
+      const requireTrusted = options.requireTrusted?.length ? options.requireTrusted.join(' ') : undefined;
+      if (paths.includes('-')) {
+        if (paths.length > 1) throw new UsageError('- (stdin) cannot be combined with other paths');
+        await signStdin(keys, options, requireTrusted);
+        return;
+      }
+      const common: SignCacheOptions = {
+        keys,
+        force: options.force,
+        jobs: options.jobs,
+        shard: options.shard,
+        durable: options.fsync,
+        remove: options.remove,
+        requireTrusted,
+        dryRun: options.dryRun,
+        format: options.format === '2015' ? '2015' : 'nix',
+      };
+      let total: SignCacheResult | undefined;
+      const files: string[] = [];
+      const progress = createProgress(options.dryRun ? 'checking' : 'signing');
+      try {
+        for (const p of paths) {
+          const stat = statPath(p);
+          if (stat.isDirectory()) {
+            const r = await signCache(p, { ...common, onProgress: ({ done, total: n }) => progress.update(done, n) });
+            total = total ? mergeSign(total, r) : r;
+          } else files.push(p);
+        }
+        if (files.length) {
+          const r = await signNarinfoFiles(files, common);
+          total = total ? mergeSign(total, r) : r;
+        }
+      } finally {
+        progress.stop();
+        keys.forEach((k) => k.secretKey.fill(0));
+      }
+      const result = total!;
+      if (options.json) {
+        await writeOut(`${JSON.stringify({ command: 'sign', dryRun: Boolean(options.dryRun), ...result }, null, 2)}\n`);
+      } else {
+        for (const f of result.failures) process.stderr.write(`narsign: ${f.message.startsWith(f.file) ? '' : `${f.file}: `}${f.line !== undefined && !/ at line \d+/.test(f.message) ? `line ${f.line}: ` : ''}${f.message}\n`);
+        for (const f of result.skippedFiles) process.stderr.write(`narsign: skipped ${f.message}\n`);
+        process.stderr.write(`${signSummary(result, Boolean(options.dryRun))}\n`);
+      }
+      process.exitCode = signExitCode(result);
+    });
+}
+
+export function parseShardOption(value: string) {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new UsageError(`--shard: ${(error as Error).message}`, 'narsign sign --help');
+  }
+}
+
+function statPath(p: string): fs.Stats {
+  try {
+    return fs.statSync(p);
+  } catch (error) {
+    throw new NarsignError('ERR_PATH', `${p}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as NodeJS.ErrnoException).code}`, { file: p });
+  }
+}
+
+/** `-`: one narinfo from stdin, the signed narinfo on stdout (nothing is written on an error). */
+async function signStdin(keys: ReturnType<typeof secretKeysFrom>, options: SignOptions, requireTrusted: string | undefined): Promise<void> {
+  const text = await readStdin();
+  try {
+    let info = parseNarinfo(text, { where: '<stdin>' });
+    if (requireTrusted && !verifyNarinfo(info, trustedKeySet(requireTrusted)).trusted) {
+      warn('<stdin>: not trusted by the required keys; not signed');
+      process.exitCode = EXIT_UNTRUSTED;
+      return;
+    }
+    if (options.remove?.length) info = removeSignatures(info, options.remove);
+    let out: string;
+    if (options.format === '2015') {
+      out = formatNarinfo(info);
+      for (const key of keys) out = signLegacy2015(out, key);
+    } else {
+      out = formatNarinfo(keys.length ? signParsedNarinfo(info, keys) : info);
+    }
+    await writeOut(out);
+  } finally {
+    keys.forEach((k) => k.secretKey.fill(0));
+  }
+}
