@@ -70,6 +70,8 @@ interface CommonOptions {
   storeDir?: string;
   onProgress?: (progress: CacheProgress) => void;
   signal?: AbortSignal;
+  /** Narinfos per batch (default 1024): memory use and abort latency grow with it. */
+  batchSize?: number;
 }
 
 export interface SignCacheOptions extends CommonOptions {
@@ -141,6 +143,12 @@ interface Entry {
   bytes: Buffer;
   mode: number;
   info?: NarInfo;
+}
+
+function batchSizeOf(value: unknown): number {
+  if (value === undefined) return BATCH_FILES;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw argTypeError('batchSize must be a positive integer', 'ERR_INVALID_ARG_VALUE');
+  return value;
 }
 
 function checkDir(dir: unknown): string {
@@ -418,7 +426,7 @@ async function signIn(
   try {
     // Batch k's crypto runs on the pool while batch k+1 is read and parsed.
     let previous: Promise<void> = Promise.resolve();
-    for await (const batch of batches(asAsync(names), BATCH_FILES)) {
+    for await (const batch of batches(asAsync(names), batchSizeOf(options.batchSize))) {
       const entries: Entry[] = [];
       for (const name of batch) {
         result.total += 1;
@@ -590,7 +598,7 @@ async function verifyIn(
 
   // Batch k's signatures are checked on the pool while batch k+1 is read and parsed.
   let previous: Promise<void> = Promise.resolve();
-  for await (const batch of batches(asAsync(names), BATCH_FILES)) {
+  for await (const batch of batches(asAsync(names), batchSizeOf(options.batchSize))) {
     const parsed: Array<{ file: string; info: NarInfo }> = [];
     const early: VerifyFileResult[] = [];
     for (const name of batch) {
