@@ -1,3 +1,24 @@
 /** narsign: Ed25519 signing and verification for Nix binary caches. */
 export { NarsignError, isNarsignError } from './errors';
 export * from './ed25519';
+export * from './base64';
+export * from './keys';
+export * from './batch';
+export * from './nixconf';
+export * from './legacy2015';
+export * from './base32';
+export * from './hash';
+export * from './content-address';
+export * from './store-path';
+export * from './narinfo';
+export * from './fingerprint';
+export * from './signatures';
+export * from './shard';
+export * from './key-files';
+export { signCache, verifyCache, signNarinfoFiles, verifyNarinfoFiles, narinfoNames, cacheStoreDir } from './cache';
+export type { SignCacheOptions, SignCacheResult, VerifyCacheOptions, VerifyCacheResult, VerifyFileResult, FileProblem, CacheProgress } from './cache';
+export { lockCache, LOCK_FILE } from './cache-lock';
+export { parseNixCacheInfo } from './cache-info';
+export { verifyHttpCache, fetchCacheFile, hashPartOf } from './cache-http';
+export type { VerifyHttpOptions, FetchOptions } from './cache-http';
+export { checkNarFile, checkNarHttp } from './nar-check';
