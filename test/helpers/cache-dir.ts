@@ -1,4 +1,5 @@
 /** Temporary binary-cache directories made from the real narinfo vectors. */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,4 +31,31 @@ export function snapshot(dir: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const name of fs.readdirSync(dir).sort()) out.set(name, fs.readFileSync(path.join(dir, name)));
   return out;
+}
+
+const NIX32 = '0123456789abcdfghijklmnpqrsvwxyz';
+
+/**
+ * A cache of `n` narinfos with real shapes: the corpus's narinfos under fresh random store hashes,
+ * without their Sig and CA lines (so they are unsigned and not content-addressed).
+ */
+export function makeGeneratedCache(n: number, dir = tempDir()): string {
+  const templates = corpus().map((t) => t.split('\n').filter((l) => l && !l.startsWith('Sig:') && !l.startsWith('CA:')));
+  fs.writeFileSync(path.join(dir, 'nix-cache-info'), 'StoreDir: /nix/store\n');
+  for (let i = 0; i < n; i += 1) {
+    const hash = Array.from(crypto.randomBytes(32), (b) => NIX32[b & 31]).join('');
+    const lines = templates[i % templates.length].map((l) => l.replace(/^StorePath: \/nix\/store\/[0-9a-z]{32}-/, `StorePath: /nix/store/${hash}-`));
+    fs.writeFileSync(path.join(dir, `${hash}.narinfo`), `${lines.join('\n')}\n`);
+  }
+  return dir;
+}
+
+/**
+ * Nix's fingerprint of a narinfo, rebuilt here from the text alone (an oracle independent of
+ * lib/fingerprint.ts): NarHash must already be sha256:nix32 (as in every corpus narinfo).
+ */
+export function oracleFingerprint(text: string): Buffer {
+  const field = (n: string) => new RegExp(`^${n}: (.*)$`, 'm').exec(text)?.[1] ?? '';
+  const refs = field('References').split(' ').filter(Boolean).map((r) => `/nix/store/${r}`).sort().join(',');
+  return Buffer.from(`1;${field('StorePath')};${field('NarHash')};${field('NarSize')};${refs}`);
 }
