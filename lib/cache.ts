@@ -219,10 +219,24 @@ async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerato
   if (batch.length) yield batch;
 }
 
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+};
+
 function problemOf(file: string, error: unknown): FileProblem {
   if (error instanceof NarsignError) return { file, code: error.code, message: error.message, ...(error.line === undefined ? {} : { line: error.line }) };
   const e = error as NodeJS.ErrnoException;
-  return { file, code: e?.code ? `ERR_IO_${e.code}` : 'ERR_IO', message: `${file}: ${e?.code ?? ''} ${e?.message ?? String(error)}`.trim() };
+  if (e?.code) {
+    const words = ERRNO_WORDS[e.code] ?? e.code;
+    return { file, code: `ERR_IO_${e.code}`, message: `${file}: ${words}${e.syscall ? ` (${e.syscall})` : ''}` };
+  }
+  return { file, code: 'ERR_IO', message: `${file}: ${e?.message ?? String(error)}` };
 }
 
 /** Reads one narinfo (bytes and mode); parse errors are left to the caller. */
@@ -486,25 +500,23 @@ async function signBatch(
   signable.forEach((entry, i) => {
     try {
       let info = entry.info!;
-      if (remove.length) info = removeSignatures(info, remove);
-      let content: string;
+      if (remove.length && info.sigs.some((s) => remove.includes(signatureKeyName(s)))) info = removeSignatures(info, remove);
+      let content: string | undefined;
       if (legacy) {
         content = formatNarinfo(info);
         for (const key of keys) content = signLegacy2015(content, key);
+        if (!options.force && content === entry.bytes.toString('utf8')) content = undefined;
       } else {
         keys.forEach((key, k) => {
           const sig = `${key.name}:${encodeBase64(signatures[k][i])}`;
           const same = info.sigs.filter((s) => signatureKeyName(s) === key.name);
           if (options.force || same.length !== 1 || same[0] !== sig) info = putSignature(info, sig);
         });
-        content = formatNarinfo(info);
+        // Every edit makes a new NarInfo: the same object means nothing to write.
+        if (info !== entry.info || options.force) content = formatNarinfo(info);
       }
-      const original = entry.bytes;
-      if (!options.force && Buffer.byteLength(content) === original.length && original.equals(Buffer.from(content))) {
-        result.alreadySigned += 1;
-      } else {
-        pending.push({ entry, content });
-      }
+      if (content === undefined) result.alreadySigned += 1;
+      else pending.push({ entry, content });
     } catch (error) {
       fail(problemOf(entry.file, error));
     }
@@ -573,7 +585,16 @@ export function withNarCheck(r: VerifyFileResult, check: NarCheck): VerifyFileRe
 export function verdictResult(file: string, verdict: NarinfoVerdict): VerifyFileResult {
   if (verdict.reason === 'malformed-signature') {
     const failure = verdict.failure ?? { code: 'ERR_SIGNATURE_INVALID', message: 'signature is not valid' };
-    return { file, status: 'failed', problem: { file, code: failure.code, message: `${file}: ${failure.message}` } };
+    // Name the key and the Sig line (never the signature's value: not secret, but noise).
+    const bad = verdict.signatures.find((s) => s.status === 'malformed');
+    const at = bad ? verdict.info.lines.findIndex((l) => l.name === 'Sig' && l.value === bad.signature) : -1;
+    const line = at >= 0 ? at + 1 : undefined;
+    const what = bad ? `the signature by trusted key '${bad.keyName}' is malformed: ` : '';
+    return {
+      file,
+      status: 'failed',
+      problem: { file, code: failure.code, message: `${file}: ${line === undefined ? '' : `line ${line}: `}${what}${failure.message}`, ...(line === undefined ? {} : { line }) },
+    };
   }
   return { file, status: verdict.trusted ? 'trusted' : 'untrusted', verdict };
 }
@@ -613,7 +634,10 @@ async function verifyIn(
       try {
         if (legacyKeys) {
           const verdict = verifyLegacy2015(entry.bytes.toString('utf8'), legacyKeys, { location: file });
-          early.push({ file, status: verdict.trusted ? 'trusted' : 'untrusted', legacy: verdict });
+          let r: VerifyFileResult = { file, status: verdict.trusted ? 'trusted' : 'untrusted', legacy: verdict };
+          // --check-nars applies to the 2015 format too: the NAR of a trusted narinfo must match.
+          if (options.checkNars && verdict.trusted) r = withNarCheck(r, await checkNarFile(dir, parseEntry(entry, storeDir)));
+          early.push(r);
           continue;
         }
         parsed.push({ file, info: parseEntry(entry, storeDir) });
