@@ -31,3 +31,16 @@ export function argTypeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): Ty
 export function isNarsignError(value: unknown, code?: string): value is NarsignError {
   return value instanceof NarsignError && (code === undefined || value.code === code);
 }
+
+/**
+ * Whether text a user typed where a name belongs (a key file's path, an environment variable's
+ * name, a key name, a command-line word) may be a pasted key — `NAME:BASE64`, even cut short, or
+ * a bare base64 payload — and so must not be echoed in a message. Errors then describe the
+ * argument instead of quoting it. (A path like `./a:/Secret/Keys/Cache1234` is a false positive:
+ * it is only not shown.)
+ */
+export function mayBeKeyMaterial(text: string): boolean {
+  if (/:\s*[A-Za-z0-9+/]{16,}/.test(text)) return true;
+  const trimmed = text.trim();
+  return /^[A-Za-z0-9+/]{40,}={0,2}$/.test(trimmed) && /[A-Z]/.test(trimmed) && /[a-z]/.test(trimmed) && /[0-9]/.test(trimmed);
+}

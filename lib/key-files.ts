@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { NarsignError } from './errors';
+import { mayBeKeyMaterial, NarsignError } from './errors';
 
 /** Key files larger than this are refused: a key string is under 200 bytes. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
@@ -13,24 +13,51 @@ export const MAX_KEY_FILE_BYTES = 64 * 1024;
 /**
  * Reads a key file's text. `warn` is called (once per file) when a secret key file is readable by
  * group or others — the name of the file only, never its contents.
+ *
+ * Symlinks are followed (secret managers such as agenix and sops-nix link keys into place); the
+ * mode checked is the target's. Anything but a regular file (a directory, a FIFO, a device) is
+ * refused with ERR_KEY_FILE without reading it — a FIFO is opened non-blocking, so nothing waits
+ * for a writer — and a file over MAX_KEY_FILE_BYTES with ERR_KEY_FILE_TOO_LARGE.
+ *
+ * A `file` that looks like a key itself (`-k "$(cat secret.key)"`) is never quoted in a message.
  */
 export function readKeyFile(file: string, options: { secret?: boolean; warn?: (message: string) => void } = {}): string {
+  const shown = !mayBeKeyMaterial(file);
+  const what = shown ? `key file '${file}'` : 'key file (its name is not shown: it looks like a key, not the name of a file holding one)';
+  const details = shown ? { file } : {};
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (error) {
-    throw new NarsignError('ERR_KEY_FILE', `cannot read key file '${file}': ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { file, cause: error });
+    // The system error's own message quotes the path, so it is kept as the cause only when the path may be shown.
+    throw new NarsignError('ERR_KEY_FILE', `cannot read ${what}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, shown ? { ...details, cause: error } : details);
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new NarsignError('ERR_KEY_FILE', `key file '${file}' is not a regular file`, { file });
+    if (!stat.isFile()) throw new NarsignError('ERR_KEY_FILE', `${what} is not a regular file`, details);
     if (stat.size > MAX_KEY_FILE_BYTES) {
-      throw new NarsignError('ERR_KEY_FILE_TOO_LARGE', `key file '${file}' is ${stat.size} bytes; a key file holds at most ${MAX_KEY_FILE_BYTES}`, { file });
+      throw new NarsignError('ERR_KEY_FILE_TOO_LARGE', `${what} is ${stat.size} bytes; a key file holds at most ${MAX_KEY_FILE_BYTES}`, details);
     }
     if (options.secret && (stat.mode & 0o077) !== 0 && options.warn) {
-      options.warn(`secret key file '${file}' can be read by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
+      options.warn(`secret ${what} can be read by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
     }
-    return fs.readFileSync(fd, 'utf8');
+    // At most one byte past the limit is read, so a file that grows after the fstat is refused too;
+    // the buffer that held the key's bytes is wiped (the returned string cannot be).
+    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    try {
+      let length = 0;
+      while (length < buffer.length) {
+        const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      if (length > MAX_KEY_FILE_BYTES) {
+        throw new NarsignError('ERR_KEY_FILE_TOO_LARGE', `${what} is more than ${MAX_KEY_FILE_BYTES} bytes; a key file holds at most ${MAX_KEY_FILE_BYTES}`, details);
+      }
+      return buffer.toString('utf8', 0, length);
+    } finally {
+      buffer.fill(0);
+    }
   } finally {
     fs.closeSync(fd);
   }

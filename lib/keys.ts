@@ -79,16 +79,21 @@ function keyNameProblem(name: string): { code: string; reason: string } | undefi
 
 /**
  * Whether a secret key's "name" may be shown in an error. A mangled key file (the key pasted twice,
- * a stray ':' after the base64) can put secret text before the first ':', so a name that looks like
- * a run of base64 rather than a key name is never echoed; neither is one with whitespace.
+ * a stray ':' after the base64, the name's ':' lost or moved into the key) can put secret text
+ * before the first ':', so a name that may hold a piece of base64 is never echoed; neither is one
+ * with whitespace.
  */
 function showableSecretName(name: string): boolean {
   return !/\s/.test(name) && !looksLikeKeyMaterial(name);
 }
 
-/** A long run of pure base64 is more likely pasted key material than a key name (which has '.', '-', …). */
+/**
+ * Whether a "name" may hold a piece of a key: a run of 12 or more base64 characters. Key names
+ * split into short words ('cache.example.org-1'); the rare name with a long unbroken word is just
+ * not echoed (the error still says which key by its position or file).
+ */
 function looksLikeKeyMaterial(name: string): boolean {
-  return /^[A-Za-z0-9+/=]{24,}$/.test(name);
+  return /[A-Za-z0-9+/]{12,}/.test(name);
 }
 
 /**
@@ -107,7 +112,7 @@ function splitKey(text: string, kind: KeyKind, what: string | undefined): { name
   const problem = keyNameProblem(name);
   if (problem) {
     const verdict = problem.code === 'ERR_KEY_CORRUPT' ? `${kind} is corrupt` : `${kind} name is not valid`;
-    const shown = kind === 'public key' && problem.code !== 'ERR_KEY_CORRUPT' ? JSON.stringify(name).slice(1, -1) : undefined;
+    const shown = kind === 'public key' && problem.code !== 'ERR_KEY_CORRUPT' && !looksLikeKeyMaterial(name) ? JSON.stringify(name).slice(1, -1) : undefined;
     throw new NarsignError(problem.code, `${verdict}: ${ref(shown, what)}: ${problem.reason}`);
   }
   // Public key names are not secret, but a pasted secret key can end up in the name position too.
@@ -217,8 +222,10 @@ function checkName(name: unknown, kind: KeyKind): asserts name is string {
   if (typeof name !== 'string') throw argTypeError(`the ${kind} name must be a string`);
   const problem = keyNameProblem(name);
   if (problem) {
-    // A name passed on its own (not cut from a key string) is not secret, so it can be shown.
-    throw new NarsignError('ERR_KEY_NAME_INVALID', `${kind} name is not valid: ${JSON.stringify(name)}: ${problem.reason}`);
+    // A name passed on its own (not cut from a key string) is not secret, so it can be shown —
+    // unless it is a key pasted where its name belongs (`narsign key generate "$(cat secret.key)"`).
+    const shown = looksLikeKeyMaterial(name) ? 'the name given (not shown: it may be part of a key)' : JSON.stringify(name);
+    throw new NarsignError('ERR_KEY_NAME_INVALID', `${kind} name is not valid: ${shown}: ${problem.reason}`);
   }
 }
 

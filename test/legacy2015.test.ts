@@ -1,68 +1,16 @@
 /**
- * lib/legacy2015.ts: the 2015 `Signature: 2;NAME;BASE64` format. The scenario of the 2015
- * tests/binary-cache.sh (test/reference/nix-e0def5bc-libsodium-signing.patch.txt) is replayed
- * first; signatures are checked against node:crypto over the lines before the Signature line.
+ * lib/legacy2015.ts: the 2015 `Signature: 2;NAME;BASE64` format; signatures are checked against
+ * node:crypto over the lines before the Signature line. The scenario of the 2015
+ * tests/binary-cache.sh (test/reference/nix-e0def5bc-libsodium-signing.patch.txt) is replayed in
+ * test/scenario-2015.test.ts, for this format and the modern one side by side.
  */
 import test from 'ava';
 import { signLegacy2015, verifyLegacy2015 } from '../lib/legacy2015';
-import { generateSecretKey, parseSecretKey, toPublicKey } from '../lib/keys';
+import { parseSecretKey } from '../lib/keys';
 import { NarsignError } from '../lib/errors';
-import { fixture, keyVectors } from './helpers/vectors';
+import { keyVectors } from './helpers/vectors';
+import { NARINFO, signedPart } from './helpers/legacy2015';
 import { nodeSign, nodeVerify, splitNixString } from './helpers/oracles';
-
-/** A narinfo as the 2015 nix-push wrote it (no Sig lines). */
-const NARINFO = fixture('F1')
-  .text.split('\n')
-  .filter((line) => !line.startsWith('Sig: '))
-  .join('\n');
-const STORE_PATH = /^StorePath: (.*)$/m.exec(NARINFO)![1];
-
-/** The 2015 signed data, computed by the test: every line before the Signature line, with its '\n'. */
-function signedPart(text: string): string {
-  return text.slice(0, text.indexOf('Signature: '));
-}
-
-test('the 2015 tests/binary-cache.sh scenario', (t) => {
-  // declare -a res=($(nix-store --generate-binary-cache-key test.nixos.org-1)) …
-  const secretKey = generateSecretKey('test.nixos.org-1');
-  const publicKey = toPublicKey(secretKey);
-  const badKey = toPublicKey(generateSecretKey('test.nixos.org-1'));
-  const otherKey = toPublicKey(generateSecretKey('foo.nixos.org-1'));
-
-  // nix-push --dest $cacheDir --key-file $TEST_ROOT/secret-key $outPath
-  const signed = signLegacy2015(NARINFO, `${secretKey}\n`);
-  t.true(signed.startsWith(NARINFO));
-  t.regex(signed.slice(NARINFO.length), /^Signature: 2;test\.nixos\.org-1;[A-Za-z0-9+/]{86}==\n$/);
-
-  // Downloading should fail if we don't provide a key.
-  const none = verifyLegacy2015(signed, [], { storePath: STORE_PATH });
-  t.false(none.trusted);
-  t.is(none.status, 'unknown-key');
-  t.is(none.code, 'ERR_LEGACY_UNKNOWN_KEY');
-
-  // And it should fail if we provide an incorrect key.
-  const bad = verifyLegacy2015(signed, badKey, { storePath: STORE_PATH });
-  t.false(bad.trusted);
-  t.is(bad.status, 'incorrect-signature');
-  t.is(bad.code, 'ERR_LEGACY_INCORRECT_SIGNATURE');
-
-  // It should succeed if we provide the correct key.
-  const good = verifyLegacy2015(signed, `${otherKey} ${publicKey}`, { storePath: STORE_PATH });
-  t.true(good.trusted);
-  t.is(good.status, 'valid');
-  t.is(good.keyName, 'test.nixos.org-1');
-  t.is(good.signedText, NARINFO);
-
-  // It should fail if we corrupt the .narinfo (grep -v References).
-  const corrupted = signed
-    .split('\n')
-    .filter((line) => !line.includes('References'))
-    .join('\n');
-  t.not(corrupted, signed);
-  const after = verifyLegacy2015(corrupted, publicKey, { storePath: STORE_PATH });
-  t.false(after.trusted);
-  t.is(after.status, 'incorrect-signature');
-});
 
 test('signLegacy2015 signs every line before the Signature line, byte for byte as node:crypto', (t) => {
   for (const v of keyVectors().filter((x) => x.secretKey)) {

@@ -4,7 +4,7 @@
  * turns errors into one line on stderr and an exit code (see exit-codes.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { NarsignError } from '../errors';
+import { mayBeKeyMaterial, NarsignError } from '../errors';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes';
 import { fingerprintCommand, inspectCommand } from './fingerprint';
 import { keyCommand } from './key';
@@ -28,7 +28,10 @@ export function buildProgram(): Command {
   for (const command of allCommands(program)) {
     command.exitOverride();
     // Commander's own usage errors: `narsign: error: …` on one line; main() adds the hint.
-    command.configureOutput({ outputError: (text, write) => write(`narsign: ${text.trimEnd().replace(/\n/g, ' ')}\n`) });
+    // Commander quotes the words it refuses ('unknown command …', 'argument … is invalid'): one that
+    // looks like a pasted key is not shown.
+    const unquoteKeys = (text: string) => text.replace(/'([^']*)'/g, (quoted, word: string) => (mayBeKeyMaterial(word) ? "'(not shown: it looks like a key)'" : quoted));
+    command.configureOutput({ outputError: (text, write) => write(`narsign: ${unquoteKeys(text.trimEnd().replace(/\n/g, ' '))}\n`) });
   }
   return program;
 }
@@ -52,12 +55,16 @@ function commandPath(program: Command, argv: string[]): string {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // `narsign help key generate`: commander's help command only looks one word deep.
+  if (argv[0] === 'help' && argv.length > 2) argv = [...argv.slice(1), '--help'];
   try {
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // `narsign` or `narsign key` with no command: commander has shown the help on stderr.
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : EXIT_USAGE;
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
       process.stderr.write(`(see: ${commandPath(program, argv)} --help)\n`);
       return EXIT_USAGE;
@@ -74,6 +81,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // A reader that stops early (`narsign fingerprint … | head -1`): stop quietly, no stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') error(describeError(err));
+    process.exit(EXIT_FAILED);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
