@@ -22,7 +22,7 @@ export interface FetchOptions {
 
 export type FetchResult = { status: 'ok'; body: Buffer } | { status: 'missing' };
 
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** The URL of a file in the cache, whatever the trailing slashes of `base`. */
 export function cacheFileUrl(base: string, file: string): string {
@@ -34,7 +34,9 @@ export async function fetchCacheFile(url: string, options: FetchOptions = {}): P
   const retries = options.retries ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
   let lastError = '';
+  let attempts = 0;
   for (let attempt = 0; attempt <= retries; attempt += 1) {
+    attempts = attempt + 1;
     if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'aborted');
     if (attempt > 0) await delay(Math.min(2000, 100 * 2 ** (attempt - 1)), options.signal);
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -57,15 +59,29 @@ export async function fetchCacheFile(url: string, options: FetchOptions = {}): P
       lastError = timeout.aborted ? `timed out after ${timeoutMs} ms` : describeFetchError(error);
     }
   }
-  throw new NarsignError('ERR_HTTP', `${url}: ${lastError}`, { file: url });
+  throw new NarsignError('ERR_HTTP', `${url}: ${lastError}${attempts > 1 ? `, after ${attempts} attempts` : ''}`, { file: url });
 }
 
-function describeFetchError(error: unknown): string {
+const NETWORK_WORDS: Record<string, string> = {
+  UND_ERR_SOCKET: 'the server closed the connection',
+  ECONNRESET: 'the connection was reset',
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for the response',
+  UND_ERR_BODY_TIMEOUT: 'timed out reading the response',
+};
+
+/** A network error in words (undici's codes mean little to a user), with the code kept in brackets. */
+export function describeFetchError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  const code = cause?.code ?? (error as { code?: string }).code;
+  if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`;
+  return code ?? cause?.message ?? (error as Error).message ?? String(error);
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {

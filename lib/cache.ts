@@ -87,6 +87,8 @@ export interface SignCacheOptions extends CommonOptions {
   dryRun?: boolean;
   /** fsync each rewritten narinfo before its rename, and the directory after (default true). */
   durable?: boolean;
+  /** Told once when another live process holds the cache lock and this run waits for it. */
+  onLockWait?: (owner: { pid: number; host: string }) => void;
   /** `'2015'`: the 2015 `Signature: 2;…` line instead of `Sig:`. */
   format?: 'nix' | '2015';
 }
@@ -251,9 +253,14 @@ function readEntry(dir: string, name: string): Entry {
   }
 }
 
+/** `<hash part>.narinfo`: a name under which a cache serves a path (Nix looks narinfos up by it). */
+const CACHE_ENTRY_NAME = /^[0-9abcdfghijklmnpqrsvwxyz]{32}\.narinfo$/;
+
 function parseEntry(entry: Entry, storeDir: string | undefined): NarInfo {
   const info = parseNarinfo(entry.bytes, { where: entry.file, ...(storeDir ? { storeDir } : {}) });
-  checkNarinfoFileName(info, entry.name);
+  // A narinfo named like a cache entry must describe that path; another name (x.signed.narinfo,
+  // written by `narsign sign - < x.narinfo > x.signed.narinfo`) is served for no path: no check.
+  if (CACHE_ENTRY_NAME.test(entry.name)) checkNarinfoFileName(info, entry.name);
   return info;
 }
 
@@ -400,13 +407,21 @@ export async function signNarinfoFiles(files: readonly string[], options: SignCa
   const started = Date.now();
   const setup = signSetup(options);
   const result = emptySignResult();
+  const mine = inShardFiles(files, options.shard);
   try {
-    for (const [dir, names] of groupByDirectory(files)) await signIn(dir, names, setup, options, result, files.length);
+    for (const [dir, names] of groupByDirectory(mine)) await signIn(dir, names, setup, options, result, mine.length);
   } finally {
     setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
   }
   result.durationMs = Date.now() - started;
   return result;
+}
+
+/** The files of `shard` (by file name, as in a directory), so `--shard` means the same for files as for a cache. */
+function inShardFiles(files: readonly string[], shard: string | Shard | undefined): readonly string[] {
+  if (shard === undefined) return files;
+  const parsed = parseShard(shard);
+  return files.filter((file) => typeof file !== 'string' || inShard(path.basename(file), parsed));
 }
 
 function groupByDirectory(files: readonly string[]): Map<string, string[]> {
@@ -436,7 +451,7 @@ async function signIn(
     result.failed += 1;
     if (result.failures.length < MAX_LISTED) result.failures.push(p);
   };
-  const lock = options.dryRun ? undefined : await lockCache(dir, { signal: options.signal });
+  const lock = options.dryRun ? undefined : await lockCache(dir, { signal: options.signal, onWait: options.onLockWait });
   try {
     // Batch k's crypto runs on the pool while batch k+1 is read and parsed.
     let previous: Promise<void> = Promise.resolve();
@@ -553,7 +568,8 @@ export async function verifyNarinfoFiles(files: readonly string[], options: Veri
   if (!options || typeof options !== 'object') throw argTypeError('options must be an object');
   const keys = trustedKeySet(options.trustedKeys);
   const result = emptyVerifyResult();
-  for (const [dir, names] of groupByDirectory(files)) await verifyIn(dir, names, keys, options, result, files.length);
+  const mine = inShardFiles(files, options.shard);
+  for (const [dir, names] of groupByDirectory(mine)) await verifyIn(dir, names, keys, options, result, mine.length);
   result.durationMs = Date.now() - started;
   return result;
 }

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cacheFileUrl, FetchOptions } from './cache-http';
+import { cacheFileUrl, delay, describeFetchError, FetchOptions, RETRYABLE_STATUS } from './cache-http';
 import { NarsignError } from './errors';
 import { formatHash, Hash } from './hash';
 import type { NarInfo } from './narinfo';
@@ -60,27 +60,40 @@ export async function checkNarFile(dir: string, info: NarInfo): Promise<NarCheck
   return judge(info, length, hasher?.digest(), hash, size);
 }
 
-/** Checks the NAR file of `info` in the HTTP cache at `baseUrl`, streaming the download. */
+/**
+ * Checks the NAR file of `info` in the HTTP cache at `baseUrl`, streaming the download. Network
+ * errors (mid-download too), 5xx and 429 are retried like narinfo fetches (`retries`, default 3).
+ */
 export async function checkNarHttp(baseUrl: string, info: NarInfo, options: FetchOptions = {}): Promise<NarCheck> {
   const { hash, size } = expected(info);
   const url = cacheFileUrl(baseUrl, info.url);
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 300_000);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  try {
-    const response = await fetch(url, { signal });
-    if (!response.ok || !response.body) {
-      await response.body?.cancel();
-      return { ok: false, code: response.status === 404 ? 'ERR_NAR_MISSING' : 'ERR_HTTP', problem: `${url}: HTTP ${response.status}` };
-    }
-    const hasher = hash ? crypto.createHash(hash.algo) : undefined;
-    let length = 0;
-    for await (const chunk of response.body) {
-      length += chunk.length;
-      hasher?.update(chunk);
-    }
-    return judge(info, length, hasher?.digest(), hash, size);
-  } catch (error) {
+  const retries = options.retries ?? 3;
+  let failure: NarCheck = { ok: false, code: 'ERR_HTTP', problem: `${url}: not fetched` };
+  for (let attempt = 0; attempt <= retries; attempt += 1) {
+    if (attempt > 0) await delay(Math.min(2000, 100 * 2 ** (attempt - 1)), options.signal);
     if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'the operation was aborted');
-    return { ok: false, code: 'ERR_HTTP', problem: `${url}: ${timeout.aborted ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message)}` };
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 300_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    try {
+      const response = await fetch(url, { signal });
+      if (!response.ok || !response.body) {
+        await response.body?.cancel();
+        if (response.status === 404 || response.status === 410) return { ok: false, code: 'ERR_NAR_MISSING', problem: `${url}: not in the cache (HTTP ${response.status})` };
+        failure = { ok: false, code: 'ERR_HTTP', problem: `${url}: HTTP ${response.status}` };
+        if (RETRYABLE_STATUS.has(response.status)) continue;
+        return failure;
+      }
+      const hasher = hash ? crypto.createHash(hash.algo) : undefined;
+      let length = 0;
+      for await (const chunk of response.body) {
+        length += chunk.length;
+        hasher?.update(chunk);
+      }
+      return judge(info, length, hasher?.digest(), hash, size);
+    } catch (error) {
+      if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'the operation was aborted');
+      failure = { ok: false, code: 'ERR_HTTP', problem: `${url}: ${timeout.aborted ? 'timed out' : describeFetchError(error)}` };
+    }
   }
+  return { ...failure, problem: `${failure.problem}${retries > 0 ? `, after ${retries + 1} attempts` : ''}` };
 }

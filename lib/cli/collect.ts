@@ -16,4 +16,14 @@ export function positiveInteger(name: string): (value: string) => number {
   };
 }
 
+/** A non-negative integer option value (e.g. --retries 0), or a usage error naming the option. */
+export function nonNegativeInteger(name: string): (value: string) => number {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${name} must be a whole number (0 or more)`);
+    }
+    return Number(value);
+  };
+}
+
 export const jsonOption = () => new Option('--json', 'print one machine-readable JSON report on stdout');

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import fs from 'node:fs';
+import path from 'node:path';
 import { isCorruptCode } from '../cache';
 import { NarsignError } from '../errors';
 import { fingerprint } from '../fingerprint';
@@ -13,14 +14,14 @@ import { verifyNarinfo } from '../signatures';
 import { collect, jsonOption } from './collect';
 import { EXIT_CORRUPT, EXIT_FAILED } from './exit-codes';
 import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
-import { describeError, writeOut } from './output';
+import { describeError, errnoWords, writeOut } from './output';
 
 function readNarinfo(file: string): NarInfo {
   let bytes: Buffer;
   try {
     bytes = file === '-' ? fs.readFileSync(0) : fs.readFileSync(file);
   } catch (error) {
-    throw new NarsignError('ERR_PATH', `${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code}`, { file });
+    throw new NarsignError('ERR_PATH', `${file}: ${errnoWords(error)}`, { file });
   }
   return parseNarinfo(bytes, { where: file === '-' ? '<stdin>' : file });
 }
@@ -33,7 +34,7 @@ export function fingerprintCommand(): Command {
   return new Command('fingerprint')
     .description("print each narinfo's fingerprint (what its signatures sign), one line per file")
     .argument('<file...>', '.narinfo files (- for stdin)')
-    .addHelpText('after', '\nExample:\n  narsign fingerprint cache/*.narinfo')
+    .addHelpText('after', '\nExample:\n  narsign fingerprint cache/*.narinfo\n\nExit status: 0 all printed; 1 some narinfo corrupt; 4 some file unreadable; 64 usage error.')
     .action(async (files: string[]) => {
       let out = '';
       let code = 0;
@@ -60,10 +61,24 @@ export function inspectCommand(): Command {
     .option('--trusted-key-file <file>', 'file of trusted public keys', collect)
     .option('--nix-conf <file>', 'read trusted keys from this nix.conf')
     .addOption(jsonOption())
+    .addHelpText('after', `
+Exit status: 0 shown (whatever the verdict: \`narsign verify\` checks); 1 corrupt narinfo; 4 unreadable
+file or other failure; 64 usage error.`)
     .action(async (file: string, options: TrustedKeyOptions & { json?: boolean }) => {
-      const { keys } = trustedKeysFrom(options);
-      const info = readNarinfo(file);
-      const verdict = verifyNarinfo(info, keys, file === '-' ? {} : { fileName: file });
+      const { keys } = trustedKeysFrom(options, 'narsign inspect --help');
+      let info: NarInfo;
+      let verdict: ReturnType<typeof verifyNarinfo>;
+      try {
+        info = readNarinfo(file);
+        // A file named like a cache entry (`<hash>.narinfo`) must describe that path; any other name
+        // (a copy such as x.signed.narinfo) is shown as it is.
+        const named = file !== '-' && /^[0-9a-z]{32}\.narinfo$/.test(path.basename(file));
+        verdict = verifyNarinfo(info, keys, named ? { fileName: file } : {});
+      } catch (error) {
+        process.stderr.write(`narsign: ${describeError(error)}\n`);
+        process.exitCode = exitFor(error);
+        return;
+      }
       const fp = fingerprint(info);
       const fields = {
         storePath: info.storePath,
@@ -100,7 +115,7 @@ export function inspectCommand(): Command {
           ['Fingerprint', fp],
         ];
         let text = rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n');
-        text += `\nSignatures  ${fields.signatures.length ? '' : '(none)'}\n`;
+        text += fields.signatures.length ? '\nSignatures\n' : '\nSignatures   (none)\n';
         for (const s of fields.signatures) text += `  ${s.keyName || '(no name)'}: ${s.status}${s.error ? ` (${s.error})` : ''}\n`;
         text += `Trusted     ${verdict.trusted ? 'yes' : 'no'} (${verdict.reason})\n`;
         await writeOut(text);

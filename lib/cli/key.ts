@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import fs from 'node:fs';
+import path from 'node:path';
+import { NarsignError } from '../errors';
 import { generateSecretKey, toPublicKey } from '../keys';
 import { readKeyFile, writeKeyFile } from '../key-files';
 import { UsageError } from './exit-codes';
@@ -37,11 +39,22 @@ Examples:
         await writeOut(secret); // no trailing newline, like `nix key generate-secret`
         return;
       }
-      if (!options.force && fs.existsSync(options.publicFile)) {
-        throw new UsageError(`'${options.publicFile}' already exists; use --force to replace it`);
+      if (path.resolve(options.secretFile) === path.resolve(options.publicFile)) {
+        throw new UsageError('--secret-file and --public-file must be different files', 'narsign key generate --help');
       }
-      writeKeyFile(options.secretFile, secret, { mode: 0o600, force: options.force });
-      writeKeyFile(options.publicFile, toPublicKey(secret), { mode: 0o644, force: options.force });
+      for (const file of [options.secretFile, options.publicFile]) {
+        if (!options.force && fs.existsSync(file)) {
+          throw new UsageError(`'${file}' already exists; use --force to replace it`, 'narsign key generate --help');
+        }
+      }
+      writeKey(options.secretFile, secret, 0o600, options.force);
+      try {
+        writeKey(options.publicFile, toPublicKey(secret), 0o644, options.force);
+      } catch (error) {
+        // Leave no half-made pair behind (a secret file we just created, whose public file is missing).
+        if (!options.force) fs.rmSync(options.secretFile, { force: true });
+        throw error;
+      }
     });
 
   key
@@ -58,6 +71,18 @@ Examples:
     });
 
   return key;
+}
+
+/** writeKeyFile, with errors naming the key file (not its temporary file). */
+function writeKey(file: string, content: string, mode: number, force: boolean | undefined): void {
+  try {
+    writeKeyFile(file, content, { mode, force });
+  } catch (error) {
+    if (error instanceof NarsignError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied' : code ?? String(error);
+    throw new NarsignError('ERR_KEY_FILE', `cannot write key file '${file}': ${why}`, { cause: error });
+  }
 }
 
 export async function readStdin(limit = 64 * 1024 * 1024): Promise<string> {

@@ -14,11 +14,30 @@ export function error(message: string): void {
   process.stderr.write(`narsign: error: ${message}\n`);
 }
 
+/**
+ * The one line a user sees for a problem with a file: `FILE: line N: what`. Nix's own narinfo
+ * wording (`NAR info file 'FILE' is corrupt: what at line N`) is reshaped into that form.
+ */
+export function describeProblem(p: { file: string; message: string; line?: number }): string {
+  let message = p.message;
+  let line = p.line;
+  const nix = /^NAR info file '(.*)' is corrupt: ([\s\S]*?)(?: at line (\d+))?$/.exec(message);
+  if (nix && nix[1] === p.file) {
+    message = `corrupt narinfo: ${nix[2]}`;
+    if (line === undefined && nix[3] !== undefined) line = Number(nix[3]);
+  } else if (message.startsWith(`${p.file}: `)) {
+    message = message.slice(p.file.length + 2);
+  } else if (message.includes(p.file)) {
+    return message; // names the file already (e.g. the 2015 format's own wording)
+  }
+  if (line !== undefined && message.startsWith(`line ${line}: `)) message = message.slice(`line ${line}: `.length);
+  return `${p.file}: ${line !== undefined ? `line ${line}: ` : ''}${message}`;
+}
+
 /** The one line a user sees for an error, with where it happened (file and line) in front. */
 export function describeError(err: unknown): string {
   if (err instanceof NarsignError) {
-    const where = err.file && !err.message.includes(err.file) ? `${err.file}: ${err.line !== undefined ? `line ${err.line}: ` : ''}` : '';
-    return `${where}${err.message}`;
+    return err.file ? describeProblem({ file: err.file, message: err.message, line: err.line }) : err.message;
   }
   if (err instanceof UsageError) return err.message;
   const e = err as NodeJS.ErrnoException;
@@ -26,6 +45,20 @@ export function describeError(err: unknown): string {
     return `${e.path ? `${e.path}: ` : ''}${e.code} (${e.syscall})`;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  EIO: 'input/output error',
+};
+
+/** A file system error code in words (`EACCES` → `permission denied`). */
+export function errnoWords(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code ? ERRNO_WORDS[code] ?? code : String(error);
 }
 
 /** Writes to stdout and resolves once flushed (so `process.exit` never truncates a pipe). */

@@ -2,6 +2,8 @@
  * A progress bar on stderr — only when stderr is a terminal and the run has lasted about a second
  * (short runs stay quiet), redrawn at most ten times a second: count, rate, ETA when the total is
  * known. Off a terminal nothing is drawn; the command prints its summary line instead.
+ * NARSIGN_NO_PROGRESS=1 turns the bar off; NARSIGN_PROGRESS_DELAY_MS sets the quiet first period
+ * (default 1000; the tests set 0 to see the bar on a small cache).
  */
 export interface Progress {
   /** Called with the running totals; cheap enough to call per file. */
@@ -12,7 +14,7 @@ export interface Progress {
 
 const QUIET: Progress = { update() {}, stop() {} };
 
-export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr, delayMs = 1000): Progress {
+export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr, delayMs = defaultDelayMs()): Progress {
   if (!stream.isTTY || process.env.NARSIGN_NO_PROGRESS) return QUIET;
   const started = Date.now();
   let lastDraw = 0;
@@ -44,6 +46,11 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       if (drawn) stream.write('\r\x1b[2K');
     },
   };
+}
+
+function defaultDelayMs(): number {
+  const value = process.env.NARSIGN_PROGRESS_DELAY_MS;
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : 1000;
 }
 
 function formatRate(perSecond: number): string {

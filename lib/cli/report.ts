@@ -2,7 +2,7 @@
  * Summaries and reports of cache runs: one human line on stderr (`signed 50000 narinfos (49990
  * new, 10 already signed) in 2.1 s`), or one JSON document on stdout with --json.
  */
-import type { SignCacheResult, VerifyCacheResult } from '../cache';
+import { isCorruptCode, type SignCacheResult, type VerifyCacheResult } from '../cache';
 import { EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_UNTRUSTED } from './exit-codes';
 import { formatSeconds } from './progress';
 
@@ -29,8 +29,9 @@ export function verifyExitCode(r: VerifyCacheResult): number {
 
 /** Exit code of a sign run: corrupt files 1, untrusted (skipped by --require-trusted) 2, other failures 4. */
 export function signExitCode(r: SignCacheResult): number {
-  const corrupt = r.failures.some((f) => f.code.startsWith('ERR_NARINFO_'));
-  const other = r.failures.some((f) => !f.code.startsWith('ERR_NARINFO_'));
+  // The same split as verify's: a narinfo under another path's name (ERR_NARINFO_FILE_NAME) is a failure, not corrupt.
+  const corrupt = r.failures.some((f) => isCorruptCode(f.code));
+  const other = r.failures.some((f) => !isCorruptCode(f.code));
   return (corrupt ? EXIT_CORRUPT : 0) | (r.skipped ? EXIT_UNTRUSTED : 0) | (other ? EXIT_FAILED : 0);
 }
 

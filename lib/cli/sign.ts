@@ -4,17 +4,19 @@
  */
 import { Command, Option } from 'commander';
 import fs from 'node:fs';
-import { signCache, signNarinfoFiles, SignCacheOptions, SignCacheResult } from '../cache';
+import { isCorruptCode, signCache, signNarinfoFiles, SignCacheOptions, SignCacheResult } from '../cache';
 import { NarsignError } from '../errors';
 import { signLegacy2015 } from '../legacy2015';
-import { formatNarinfo, parseNarinfo, removeSignatures } from '../narinfo';
+import { formatNarinfo, NarInfo, parseNarinfo, removeSignatures } from '../narinfo';
+import { parsePublicKeys, PublicKey } from '../keys';
 import { parseShard } from '../shard';
 import { signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
 import { collect, jsonOption, positiveInteger } from './collect';
-import { EXIT_UNTRUSTED, UsageError } from './exit-codes';
+import { LOCK_FILE } from '../cache-lock';
+import { EXIT_CORRUPT, EXIT_UNTRUSTED, UsageError } from './exit-codes';
 import { readStdin } from './key';
 import { secretKeysFrom } from './keys-option';
-import { warn, writeOut } from './output';
+import { describeError, describeProblem, warn, writeOut } from './output';
 import { createProgress } from './progress';
 import { mergeSign, signExitCode, signSummary } from './report';
 
@@ -62,9 +64,20 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
         throw new UsageError('no secret key: give -k FILE or --key-env VAR', 'narsign sign --help');
       }
       if (options.shard) parseShardOption(options.shard);
-      const requireTrusted = options.requireTrusted?.length ? options.requireTrusted.join(' ') : undefined;
+      let requireTrusted: PublicKey[] | undefined;
+      if (options.requireTrusted?.length) {
+        try {
+          requireTrusted = parsePublicKeys(options.requireTrusted.join(' '), '--require-trusted');
+        } catch (error) {
+          if (error instanceof NarsignError) throw new UsageError(error.message, 'narsign sign --help');
+          throw error;
+        }
+      }
       if (paths.includes('-')) {
-        if (paths.length > 1) throw new UsageError('- (stdin) cannot be combined with other paths');
+        if (paths.length > 1) throw new UsageError('- (stdin) cannot be combined with other paths', 'narsign sign --help');
+        if (options.json || options.dryRun) {
+          throw new UsageError(`${options.json ? '--json' : '--dry-run'} cannot be used with - (stdout is the signed narinfo)`, 'narsign sign --help');
+        }
         await signStdin(keys, options, requireTrusted);
         return;
       }
@@ -78,20 +91,20 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
         requireTrusted,
         dryRun: options.dryRun,
         format: options.format === '2015' ? '2015' : 'nix',
+        onLockWait: (owner) => warn(`the cache is being signed by process ${owner.pid} on ${owner.host}; waiting for it to finish (lock file ${LOCK_FILE})`),
       };
       let total: SignCacheResult | undefined;
       const files: string[] = [];
       const progress = createProgress(options.dryRun ? 'checking' : 'signing');
       try {
         for (const p of paths) {
-          const stat = statPath(p);
-          if (stat.isDirectory()) {
+          if (isDirectory(p)) {
             const r = await signCache(p, { ...common, onProgress: ({ done, total: n }) => progress.update(done, n) });
             total = total ? mergeSign(total, r) : r;
           } else files.push(p);
         }
         if (files.length) {
-          const r = await signNarinfoFiles(files, common);
+          const r = await signNarinfoFiles(files, { ...common, onProgress: ({ done, total: n }) => progress.update(done, n) });
           total = total ? mergeSign(total, r) : r;
         }
       } finally {
@@ -102,8 +115,9 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
       if (options.json) {
         await writeOut(`${JSON.stringify({ command: 'sign', dryRun: Boolean(options.dryRun), ...result }, null, 2)}\n`);
       } else {
-        for (const f of result.failures) process.stderr.write(`narsign: ${f.message.startsWith(f.file) ? '' : `${f.file}: `}${f.line !== undefined && !/ at line \d+/.test(f.message) ? `line ${f.line}: ` : ''}${f.message}\n`);
+        for (const f of result.failures) process.stderr.write(`narsign: ${describeProblem(f)}\n`);
         for (const f of result.skippedFiles) process.stderr.write(`narsign: skipped ${f.message}\n`);
+        if (result.total === 0 && !options.shard) warn(`no narinfo found in ${paths.join(', ')} (a binary cache has <hash>.narinfo files at its top level)`);
         process.stderr.write(`${signSummary(result, Boolean(options.dryRun))}\n`);
       }
       process.exitCode = signExitCode(result);
@@ -118,19 +132,28 @@ export function parseShardOption(value: string) {
   }
 }
 
-function statPath(p: string): fs.Stats {
+/** Whether `p` is a directory; anything else (a missing file too) is handled as a narinfo file and reported per file. */
+function isDirectory(p: string): boolean {
   try {
-    return fs.statSync(p);
-  } catch (error) {
-    throw new NarsignError('ERR_PATH', `${p}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as NodeJS.ErrnoException).code}`, { file: p });
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
 /** `-`: one narinfo from stdin, the signed narinfo on stdout (nothing is written on an error). */
-async function signStdin(keys: ReturnType<typeof secretKeysFrom>, options: SignOptions, requireTrusted: string | undefined): Promise<void> {
+async function signStdin(keys: ReturnType<typeof secretKeysFrom>, options: SignOptions, requireTrusted: PublicKey[] | undefined): Promise<void> {
   const text = await readStdin();
   try {
-    let info = parseNarinfo(text, { where: '<stdin>' });
+    let info: NarInfo;
+    try {
+      info = parseNarinfo(text, { where: '<stdin>' });
+    } catch (error) {
+      if (!(error instanceof NarsignError) || !isCorruptCode(error.code)) throw error;
+      process.stderr.write(`narsign: ${describeError(error)}\n`);
+      process.exitCode = EXIT_CORRUPT;
+      return;
+    }
     if (requireTrusted && !verifyNarinfo(info, trustedKeySet(requireTrusted)).trusted) {
       warn('<stdin>: not trusted by the required keys; not signed');
       process.exitCode = EXIT_UNTRUSTED;

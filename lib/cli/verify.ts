@@ -6,14 +6,14 @@
 import { Command, Option } from 'commander';
 import fs from 'node:fs';
 import { verifyCache, verifyNarinfoFiles, VerifyCacheOptions, VerifyCacheResult, VerifyFileResult } from '../cache';
-import { verifyHttpCache } from '../cache-http';
-import { NarsignError } from '../errors';
+import { hashPartOf, verifyHttpCache } from '../cache-http';
+import { inShard } from '../shard';
 import type { PublicKey } from '../keys';
-import { collect, jsonOption, positiveInteger } from './collect';
+import { collect, jsonOption, nonNegativeInteger, positiveInteger } from './collect';
 import { UsageError } from './exit-codes';
 import { readStdin } from './key';
 import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
-import { writeOut } from './output';
+import { describeProblem, warn, writeOut } from './output';
 import { createProgress } from './progress';
 import { mergeVerify, verifyExitCode, verifySummary } from './report';
 import { parseShardOption } from './sign';
@@ -43,7 +43,7 @@ export function verifyCommand(): Command {
     .option('-j, --jobs <n>', 'crypto chunks in flight, or HTTP requests in flight for a URL', positiveInteger('--jobs'))
     .option('--shard <I/N>', 'only the narinfos of shard I of N')
     .option('--timeout <seconds>', 'HTTP: timeout per request (default 30)', positiveInteger('--timeout'))
-    .option('--retries <n>', 'HTTP: retries after a failed request (default 3)', (v) => Number(v))
+    .option('--retries <n>', 'HTTP: retries after a failed request (default 3)', nonNegativeInteger('--retries'))
     .addOption(new Option('--format <format>', 'signature format').choices(['nix', '2015']).default('nix'))
     .addOption(jsonOption())
     .addHelpText('after', `
@@ -66,7 +66,7 @@ failure (unreadable, network error, malformed signature under a trusted key name
       let result: VerifyCacheResult;
       try {
         result = /^https?:\/\//.test(paths[0])
-          ? await verifyUrl(paths[0], [...paths.slice(1), ...(await pathsFrom(options.pathsFrom))], keys, options, onResult, progress.update)
+          ? await verifyUrl(paths[0], inShardPaths([...paths.slice(1), ...(await pathsFrom(options.pathsFrom))], options.shard), keys, options, onResult, progress.update)
           : await verifyLocal(paths, keys, options, onResult, progress.update);
       } finally {
         progress.stop();
@@ -75,7 +75,8 @@ failure (unreadable, network error, malformed signature under a trusted key name
         const { problems: _problems, ...counts } = result;
         await writeOut(`${JSON.stringify({ command: 'verify', trustedKeys: keys.map((k) => k.name), keySource: source, ...counts, files: reports.map(jsonResult) }, null, 2)}\n`);
       } else {
-        for (const p of result.problems) process.stderr.write(`narsign: ${p.message.startsWith(p.file) ? '' : `${p.file}: `}${p.message}\n`);
+        for (const p of result.problems) process.stderr.write(`narsign: ${describeProblem(p)}\n`);
+        if (result.total === 0 && !options.shard) warn(`no narinfo found in ${paths.join(', ')} (a binary cache has <hash>.narinfo files at its top level)`);
         if (result.total > result.problems.length + result.trusted) process.stderr.write(`narsign: (${result.total - result.trusted - result.problems.length} more problems not listed)\n`);
         process.stderr.write(`${verifySummary(result)}\n`);
       }
@@ -96,11 +97,11 @@ async function verifyLocal(paths: string[], keys: PublicKey[], options: VerifyOp
   let total: VerifyCacheResult | undefined;
   const files: string[] = [];
   for (const p of paths) {
-    let isDir: boolean;
+    let isDir = false;
     try {
       isDir = fs.statSync(p).isDirectory();
-    } catch (error) {
-      throw new NarsignError('ERR_PATH', `${p}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as NodeJS.ErrnoException).code}`, { file: p });
+    } catch {
+      // A missing or unreadable file is reported with the others (a failure, exit bit 4), not fatal.
     }
     if (isDir) {
       const r = await verifyCache(p, { ...common, onProgress: ({ done, total: n }) => update(done, n) });
@@ -108,7 +109,7 @@ async function verifyLocal(paths: string[], keys: PublicKey[], options: VerifyOp
     } else files.push(p);
   }
   if (files.length) {
-    const r = await verifyNarinfoFiles(files, common);
+    const r = await verifyNarinfoFiles(files, { ...common, onProgress: ({ done, total: n }) => update(done, n) });
     total = total ? mergeVerify(total, r) : r;
   }
   return total!;
@@ -127,6 +128,13 @@ async function verifyUrl(url: string, wanted: string[], keys: PublicKey[], optio
     onResult,
     onProgress: ({ done, total }) => update(done, total),
   });
+}
+
+/** With --shard, the store paths / hash parts of that shard (by hash part, as for a directory). */
+function inShardPaths(wanted: string[], shard: string | undefined): string[] {
+  if (!shard) return wanted;
+  const parsed = parseShardOption(shard);
+  return wanted.filter((w) => inShard(hashPartOf(w) ?? w, parsed));
 }
 
 async function pathsFrom(files: string[] = []): Promise<string[]> {
