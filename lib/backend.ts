@@ -8,21 +8,47 @@
  */
 import path from 'node:path';
 import { NarsignError } from './errors';
-import type { BackendName, Ed25519Backend } from './ed25519-types';
+import type { BackendName, Bytes, Ed25519Backend, Message } from './ed25519-types';
+import { nativeBatch, type NativeBatchAddon } from './batch-native';
 
-interface NativeAddon extends Ed25519Backend {
+type BatchName = 'signMany' | 'signManyInto' | 'verifyMany' | 'signManyAsync' | 'signManyIntoAsync' | 'verifyManyAsync';
+
+interface NativeAddon extends Omit<Ed25519Backend, BatchName>, Omit<NativeBatchAddon, 'SIGNATUREBYTES'> {
   setErrorClass(errorClass: typeof NarsignError): void;
+  signDetachedInto(secretKey: Bytes, message: Message, output: Uint8Array): void;
   libsodiumVersion: string;
 }
 
 const packageRoot = path.join(__dirname, '..');
 
-function loadNative(): NativeAddon {
+function loadNative(): Ed25519Backend {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
   const addon = nodeGypBuild(packageRoot) as NativeAddon;
   addon.setErrorClass(NarsignError);
-  return addon;
+  // The addon's functions as they are, plus the batch functions (the async ones are scheduled in JS),
+  // and signDetached writing into a 64-byte view of a shared 64 KiB slab instead of a Buffer made in
+  // C++ (~1.5 µs, several per cent of a signature) or by Buffer.allocUnsafe (its 8 KiB pool costs
+  // about 3 % more: measured with perf). Same checks, same errors, in the same order.
+  const { signDetachedInto, SIGNATUREBYTES } = addon;
+  const SLAB_BYTES = 64 * 1024;
+  let slab = new ArrayBuffer(0);
+  let slabOffset = SLAB_BYTES;
+  return {
+    ...addon,
+    ...nativeBatch(addon),
+    signDetached(secretKey: Bytes, message: Message): Buffer {
+      // Zero-filled, so the rest of a slab (reachable through signature.buffer) never shows old memory.
+      if (slabOffset === SLAB_BYTES) {
+        slab = new ArrayBuffer(SLAB_BYTES);
+        slabOffset = 0;
+      }
+      const signature = Buffer.from(slab, slabOffset, SIGNATUREBYTES);
+      signDetachedInto(secretKey, message, signature);
+      slabOffset += SIGNATUREBYTES; // only once the signature is made: a rejected call takes no room
+      return signature;
+    },
+  };
 }
 
 function loadFallback(): Ed25519Backend {

@@ -3,7 +3,21 @@
  * argument checks, error classes, codes and messages (native/args.cc is the model to keep in step).
  */
 import { argTypeError, NarsignError } from './errors';
-import type { Bytes, Ed25519Backend, KeyPair, Message } from './ed25519-types';
+import type { BatchOptions, Bytes, Ed25519Backend, KeyPair, Message, VerifyItem } from './ed25519-types';
+import { viewArg } from './views';
+import {
+  abortError,
+  arrayArg,
+  chunkSizeFor,
+  itemError,
+  optionsArg,
+  outputArg,
+  SIGN_CHUNK,
+  splitSignatures,
+  VERIFY_CHUNK,
+} from './batch-shared';
+
+export { viewArg } from './views';
 
 // sodium-native ships prebuilt binaries for the common platforms; it is loaded only when needed.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -19,31 +33,8 @@ interface SodiumNative {
   crypto_sign_ed25519_sk_to_pk(pk: Uint8Array, sk: Uint8Array): void;
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void;
   crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
-}
-
-const EMPTY = new Uint8Array(0);
-
-function isDetached(buffer: ArrayBufferLike): boolean {
-  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false;
-  // Node 20 has no ArrayBuffer.prototype.detached; constructing a view over a detached buffer throws.
-  try {
-    new Uint8Array(buffer);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/** Mirror of native ViewArg: any non-detached ArrayBufferView, as a Uint8Array over the same memory. */
-export function viewArg(value: unknown, what: string): Uint8Array {
-  if (!ArrayBuffer.isView(value)) {
-    throw argTypeError(`${what} must be a Uint8Array, Buffer or other ArrayBufferView`);
-  }
-  if (isDetached(value.buffer)) {
-    throw argTypeError(`${what} is a view over a detached ArrayBuffer`, 'ERR_DETACHED_BUFFER');
-  }
-  if (value.byteLength === 0) return EMPTY;
-  return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  sodium_malloc(size: number): Buffer;
+  sodium_memzero(buffer: Uint8Array): void;
 }
 
 function fixedArg(value: unknown, what: string, expected: number, code: string, message: string): Uint8Array {
@@ -73,6 +64,174 @@ function newKeyPair(): KeyPair {
     secretKey: Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES),
   };
 }
+
+// ---- batches: the same checks, messages and result shapes as native/batch.cc ----------------------
+
+const SIG = sodium.crypto_sign_BYTES;
+
+/** messages[i] as bytes; the element's name is built only when something is wrong. */
+function messageAt(list: readonly unknown[], i: number): Uint8Array {
+  const value = list[i];
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (!ArrayBuffer.isView(value)) throw argTypeError(`messages[${i}] must be a string or an ArrayBufferView`);
+  return viewArg(value, `messages[${i}]`);
+}
+
+function itemKeyAt(value: unknown, i: number, field: string, expected: number, code: string, message: string): Uint8Array {
+  const bytes = viewArg(value, `items[${i}].${field}`);
+  if (bytes.byteLength !== expected) throw itemError(code, `${message} (items[${i}].${field})`, i);
+  return bytes;
+}
+
+/** items[i], checked in the native order: the object, then publicKey, signature, message. */
+function itemAt(list: readonly unknown[], i: number): { pk: Uint8Array; sig: Uint8Array; m: Uint8Array } {
+  const item = list[i];
+  if (item === null || typeof item !== 'object') {
+    throw argTypeError(`items[${i}] must be an object with publicKey, signature and message`);
+  }
+  const { publicKey, signature, message } = item as VerifyItem;
+  const pk = itemKeyAt(publicKey, i, 'publicKey', sodium.crypto_sign_PUBLICKEYBYTES, 'ERR_PUBLIC_KEY_INVALID', 'public key is not valid');
+  const sig = itemKeyAt(signature, i, 'signature', SIG, 'ERR_SIGNATURE_INVALID', 'signature is not valid');
+  let m: Uint8Array;
+  if (typeof message === 'string') m = Buffer.from(message, 'utf8');
+  else if (!ArrayBuffer.isView(message)) throw argTypeError(`items[${i}].message must be a string or an ArrayBufferView`);
+  else m = viewArg(message, `items[${i}].message`);
+  return { pk, sig, m };
+}
+
+/** Signs list[start..end) into `into` (end - start) × 64 bytes. */
+function signRange(sk: Uint8Array, list: readonly unknown[], start: number, end: number, into: Uint8Array): void {
+  for (let i = start; i < end; i++) {
+    const m = messageAt(list, i);
+    sodium.crypto_sign_detached(into.subarray((i - start) * SIG, (i - start + 1) * SIG), m, sk);
+  }
+}
+
+/** A copy of the secret key in sodium_malloc memory, for batches that outlive the call. */
+function secureKeyCopy(sk: Uint8Array): Buffer {
+  const copy = sodium.sodium_malloc(sk.byteLength);
+  copy.set(sk);
+  return copy;
+}
+
+/**
+ * Runs `fn` with a copy of the secret key, wiped afterwards: reading the messages may run getters,
+ * which could otherwise change or detach the caller's key halfway through (native copies it too).
+ */
+function withKeyCopy(sk: Uint8Array, fn: (key: Uint8Array) => void): void {
+  const key = Buffer.alloc(sk.byteLength);
+  key.set(sk);
+  try {
+    fn(key);
+  } finally {
+    sodium.sodium_memzero(key);
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Async batches on one thread: sync chunks of a few milliseconds with a turn of the event loop
+ * between them; the signal is checked before every chunk.
+ */
+async function signManyAsyncImpl(
+  secretKey: Bytes,
+  messages: readonly Message[],
+  options: BatchOptions | undefined,
+  output: ArrayBufferView | undefined,
+  withOutput: boolean,
+): Promise<Buffer[] | undefined> {
+  const opts = optionsArg(options);
+  const sk = secretKeyArg(secretKey);
+  const list = arrayArg(messages, 'messages');
+  const n = list.length;
+  if (withOutput) outputArg(output, n, SIG);
+  if (opts.signal?.aborted) throw abortError(opts.signal);
+  const chunk = chunkSizeFor(n, 1, SIGN_CHUNK.min / 2, SIGN_CHUNK.max / 4, opts.chunkSize);
+  const flat = withOutput ? undefined : Buffer.allocUnsafeSlow(n * SIG);
+  const views = withOutput ? undefined : new Array<Buffer>(n);
+  const key = secureKeyCopy(sk);
+  try {
+    const scratch = Buffer.alloc(Math.min(n, chunk) * SIG);
+    for (let start = 0; start < n; start += chunk) {
+      if (start > 0) await nextTurn();
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      const end = Math.min(n, start + chunk);
+      signRange(key, list, start, end, scratch);
+      const target = withOutput ? outputArg(output, end, SIG) : flat!;
+      target.set(scratch.subarray(0, (end - start) * SIG), start * SIG);
+      if (views) splitSignatures(flat!, start, end, views, SIG);
+    }
+  } finally {
+    sodium.sodium_memzero(key);
+  }
+  return views;
+}
+
+const batchFunctions = {
+  signMany(secretKey: Bytes, messages: readonly Message[]): Buffer[] {
+    const sk = secretKeyArg(secretKey);
+    const list = arrayArg(messages, 'messages');
+    const flat = Buffer.allocUnsafeSlow(list.length * SIG);
+    withKeyCopy(sk, (key) => signRange(key, list, 0, list.length, flat));
+    const views = new Array<Buffer>(list.length);
+    splitSignatures(flat, 0, list.length, views, SIG);
+    return views;
+  },
+
+  signManyInto<T extends ArrayBufferView>(secretKey: Bytes, messages: readonly Message[], output: T): T {
+    const sk = secretKeyArg(secretKey);
+    const list = arrayArg(messages, 'messages');
+    outputArg(output, list.length, SIG);
+    const scratch = Buffer.allocUnsafe(list.length * SIG);
+    withKeyCopy(sk, (key) => signRange(key, list, 0, list.length, scratch));
+    outputArg(output, list.length, SIG).set(scratch);
+    return output;
+  },
+
+  verifyMany(items: readonly VerifyItem[]): boolean[] {
+    const list = arrayArg(items, 'items');
+    const result = new Array<boolean>(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const { pk, sig, m } = itemAt(list, i);
+      result[i] = sodium.crypto_sign_verify_detached(sig, m, pk);
+    }
+    return result;
+  },
+
+  async signManyAsync(secretKey: Bytes, messages: readonly Message[], options?: BatchOptions): Promise<Buffer[]> {
+    return (await signManyAsyncImpl(secretKey, messages, options, undefined, false))!;
+  },
+
+  async signManyIntoAsync<T extends ArrayBufferView>(
+    secretKey: Bytes,
+    messages: readonly Message[],
+    output: T,
+    options?: BatchOptions,
+  ): Promise<T> {
+    await signManyAsyncImpl(secretKey, messages, options, output, true);
+    return output;
+  },
+
+  async verifyManyAsync(items: readonly VerifyItem[], options?: BatchOptions): Promise<boolean[]> {
+    const opts = optionsArg(options);
+    const list = arrayArg(items, 'items');
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const n = list.length;
+    const chunk = chunkSizeFor(n, 1, VERIFY_CHUNK.min / 2, VERIFY_CHUNK.max / 2, opts.chunkSize);
+    const result = new Array<boolean>(n);
+    for (let start = 0; start < n; start += chunk) {
+      if (start > 0) await nextTurn();
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      const end = Math.min(n, start + chunk);
+      for (let i = start; i < end; i++) {
+        const { pk, sig, m } = itemAt(list, i);
+        result[i] = sodium.crypto_sign_verify_detached(sig, m, pk);
+      }
+    }
+    return result;
+  },
+};
 
 export const sodiumBackend: Ed25519Backend = {
   SECRETKEYBYTES: sodium.crypto_sign_SECRETKEYBYTES,
@@ -114,4 +273,6 @@ export const sodiumBackend: Ed25519Backend = {
     const m = messageArg(message);
     return sodium.crypto_sign_verify_detached(sig, m, pk);
   },
+
+  ...batchFunctions,
 };

@@ -1,6 +1,7 @@
 // Module init: libsodium once, constants read from crypto_sign_*, the exported functions.
 #include <napi.h>
 #include <sodium.h>
+#include "batch.h"
 #include "ed25519.h"
 #include "errors.h"
 
@@ -26,7 +27,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("publicKeyFromSecretKey",
               Napi::Function::New(env, PublicKeyFromSecretKey, "publicKeyFromSecretKey"));
   exports.Set("signDetached", Napi::Function::New(env, SignDetached, "signDetached"));
+  exports.Set("signDetachedInto", Napi::Function::New(env, SignDetachedInto, "signDetachedInto"));
   exports.Set("verifyDetached", Napi::Function::New(env, VerifyDetached, "verifyDetached"));
+  InitBatch(env, exports);
   return exports;
 }
 

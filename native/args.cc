@@ -4,24 +4,18 @@ namespace narsign {
 
 const uint8_t kEmpty[1] = {0};
 
-Bytes ViewArg(const Napi::Value& value, const char* what) {
-  napi_env env = value.Env();
-  napi_value raw = value;
+ArgStatus ReadView(napi_env env, napi_value raw, Bytes* out) {
   bool isTyped = false, isDataView = false;
   napi_is_typedarray(env, raw, &isTyped);
   if (!isTyped) napi_is_dataview(env, raw, &isDataView);
-  if (!isTyped && !isDataView) {
-    ThrowTypeError(value.Env(), "ERR_INVALID_ARG_TYPE",
-                   std::string(what) + " must be a Uint8Array, Buffer or other ArrayBufferView");
-  }
+  if (!isTyped && !isDataView) return ArgStatus::kNotView;
   void* data = nullptr;
   size_t byteLength = 0;
-  napi_value arrayBuffer = nullptr;
   if (isTyped) {
     napi_typedarray_type type;
-    size_t length = 0, offset = 0;
-    if (napi_get_typedarray_info(env, raw, &type, &length, &data, &arrayBuffer, &offset) != napi_ok) {
-      ThrowTypeError(value.Env(), "ERR_INVALID_ARG_TYPE", std::string(what) + " could not be read");
+    size_t length = 0;
+    if (napi_get_typedarray_info(env, raw, &type, &length, &data, nullptr, nullptr) != napi_ok) {
+      return ArgStatus::kUnreadable;
     }
     size_t elementSize = 1;
     switch (type) {
@@ -32,19 +26,51 @@ Bytes ViewArg(const Napi::Value& value, const char* what) {
     }
     byteLength = length * elementSize;
   } else {
-    size_t offset = 0;
-    if (napi_get_dataview_info(env, raw, &byteLength, &data, &arrayBuffer, &offset) != napi_ok) {
-      ThrowTypeError(value.Env(), "ERR_INVALID_ARG_TYPE", std::string(what) + " could not be read");
+    if (napi_get_dataview_info(env, raw, &byteLength, &data, nullptr, nullptr) != napi_ok) {
+      return ArgStatus::kUnreadable;
     }
   }
-  bool detached = false;
-  if (arrayBuffer != nullptr) napi_is_detached_arraybuffer(env, arrayBuffer, &detached);
-  if (detached) {
-    ThrowTypeError(value.Env(), "ERR_DETACHED_BUFFER",
-                   std::string(what) + " is a view over a detached ArrayBuffer");
+  if (byteLength == 0 || data == nullptr) {
+    // A view over a detached ArrayBuffer reads as empty, so only an empty view needs the (dearer)
+    // detachment check; a non-empty one cannot be detached (this is the per-call hot path).
+    napi_value arrayBuffer = nullptr;
+    if (isTyped) {
+      napi_typedarray_type type;
+      size_t length = 0, offset = 0;
+      napi_get_typedarray_info(env, raw, &type, &length, nullptr, &arrayBuffer, &offset);
+    } else {
+      size_t length = 0, offset = 0;
+      napi_get_dataview_info(env, raw, &length, nullptr, &arrayBuffer, &offset);
+    }
+    bool detached = false;
+    if (arrayBuffer != nullptr) napi_is_detached_arraybuffer(env, arrayBuffer, &detached);
+    if (detached) return ArgStatus::kDetached;
+    *out = Bytes{kEmpty, 0};
+    return ArgStatus::kOk;
   }
-  if (byteLength == 0 || data == nullptr) return Bytes{kEmpty, 0};
-  return Bytes{static_cast<const uint8_t*>(data), byteLength};
+  *out = Bytes{static_cast<const uint8_t*>(data), byteLength};
+  return ArgStatus::kOk;
+}
+
+void ThrowArgStatus(Napi::Env env, ArgStatus status, const std::string& what) {
+  switch (status) {
+    case ArgStatus::kNotView:
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", what + " must be a Uint8Array, Buffer or other ArrayBufferView");
+    case ArgStatus::kDetached:
+      ThrowTypeError(env, "ERR_DETACHED_BUFFER", what + " is a view over a detached ArrayBuffer");
+    case ArgStatus::kNotMessage:
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", what + " must be a string or an ArrayBufferView");
+    case ArgStatus::kUnreadable:
+    default:
+      ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", what + " could not be read");
+  }
+}
+
+Bytes ViewArg(const Napi::Value& value, const char* what) {
+  Bytes bytes;
+  ArgStatus status = ReadView(value.Env(), value, &bytes);
+  if (status != ArgStatus::kOk) ThrowArgStatus(value.Env(), status, what);
+  return bytes;
 }
 
 Bytes FixedArg(const Napi::Value& value, const char* what, size_t expected, const char* code,
@@ -71,17 +97,23 @@ Bytes SeedArg(const Napi::Value& value) {
 }
 
 Message::Message(const Napi::Value& value, const char* what) {
-  if (!value.IsString()) {
-    if (!value.IsTypedArray() && !value.IsDataView()) {
-      ThrowTypeError(value.Env(), "ERR_INVALID_ARG_TYPE",
-                     std::string(what) + " must be a string or an ArrayBufferView");
-    }
-    Bytes bytes = ViewArg(value, what);
+  ArgStatus status = Read(value.Env(), value);
+  if (status != ArgStatus::kOk) ThrowArgStatus(value.Env(), status, what);
+}
+
+ArgStatus Message::Read(napi_env env, napi_value value) {
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, value, &type);
+  if (type != napi_string) {
+    if (type != napi_object) return ArgStatus::kNotMessage;
+    Bytes bytes;
+    ArgStatus status = ReadView(env, value, &bytes);
+    if (status == ArgStatus::kNotView) return ArgStatus::kNotMessage;
+    if (status != ArgStatus::kOk) return status;
     data_ = bytes.data;
     size_ = bytes.size;
-    return;
+    return ArgStatus::kOk;
   }
-  napi_env env = value.Env();
   // A UTF-16 code unit never takes more than 3 bytes of UTF-8, so the (O(1)) UTF-16 length tells
   // whether the string surely fits the stack buffer; only longer strings pay for a length pass.
   size_t units = 0;
@@ -91,7 +123,7 @@ Message::Message(const Napi::Value& value, const char* what) {
     napi_get_value_string_utf8(env, value, reinterpret_cast<char*>(stack_), sizeof stack_, &written);
     data_ = written ? stack_ : kEmpty;
     size_ = written;
-    return;
+    return ArgStatus::kOk;
   }
   size_t length = 0;
   napi_get_value_string_utf8(env, value, nullptr, 0, &length);
@@ -99,6 +131,7 @@ Message::Message(const Napi::Value& value, const char* what) {
   napi_get_value_string_utf8(env, value, reinterpret_cast<char*>(heap_.data()), heap_.size(), &written);
   data_ = heap_.data();
   size_ = written;
+  return ArgStatus::kOk;
 }
 
 }  // namespace narsign

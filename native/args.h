@@ -14,11 +14,24 @@
 
 namespace narsign {
 
+// libsodium accepts (NULL, 0) for an empty message, but handing it a real pointer keeps UBSan quiet.
+extern const uint8_t kEmpty[1];
+
 // A borrowed view of an argument's bytes. Valid only during the current call on the JS thread.
 struct Bytes {
   const uint8_t* data;
   size_t size;
 };
+
+// Why a value is not usable bytes, for the non-throwing readers the batch functions use (they name
+// the element, e.g. `messages[3]`, only once something is wrong).
+enum class ArgStatus { kOk, kNotView, kUnreadable, kDetached, kNotMessage };
+
+// The non-throwing core of ViewArg: never runs JavaScript, so a view read here stays valid until
+// JavaScript runs again.
+ArgStatus ReadView(napi_env env, napi_value value, Bytes* out);
+// The TypeError for a status other than kOk, naming `what` (the messages ViewArg/Message use).
+[[noreturn]] void ThrowArgStatus(Napi::Env env, ArgStatus status, const std::string& what);
 
 // Any ArrayBufferView (TypedArray or DataView) that is not detached. `what` names the argument.
 Bytes ViewArg(const Napi::Value& value, const char* what);
@@ -38,6 +51,10 @@ Bytes SeedArg(const Napi::Value& value);
 class Message {
  public:
   Message(const Napi::Value& value, const char* what);
+  Message() : data_(kEmpty), size_(0) {}
+  // Non-throwing: reads `value` (string or view) or says why not (kNotMessage for a wrong type).
+  // Never runs JavaScript.
+  ArgStatus Read(napi_env env, napi_value value);
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
@@ -48,7 +65,5 @@ class Message {
   size_t size_;
 };
 
-// libsodium accepts (NULL, 0) for an empty message, but handing it a real pointer keeps UBSan quiet.
-extern const uint8_t kEmpty[1];
 
 }  // namespace narsign

@@ -48,6 +48,22 @@ Napi::Value SignDetached(const Napi::CallbackInfo& info) {
   return signature;
 }
 
+// signDetachedInto(secretKey, message, output): the same signature written into a caller's 64-byte
+// view. lib/batch-native.ts builds signDetached on it with a pooled Buffer.allocUnsafe(64): creating
+// the Buffer here (napi_create_buffer) costs about 1.5 µs, several per cent of a signature.
+Napi::Value SignDetachedInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes secretKey = SecretKeyArg(info[0]);
+  Message message(info[1], "message");
+  Bytes output = ViewArg(info[2], "output");
+  if (output.size != crypto_sign_BYTES) {
+    ThrowNarsignError(env, "ERR_OUTPUT_SIZE", "output must be 64 bytes");
+  }
+  // JS memory is writable; ViewArg hands out const pointers only to keep inputs read-only.
+  crypto_sign_detached(const_cast<uint8_t*>(output.data), nullptr, message.data(), message.size(), secretKey.data);
+  return env.Undefined();
+}
+
 Napi::Value VerifyDetached(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes publicKey = PublicKeyArg(info[0]);

@@ -7,5 +7,6 @@ Napi::Value GenerateKeyPair(const Napi::CallbackInfo& info);
 Napi::Value KeyPairFromSeed(const Napi::CallbackInfo& info);
 Napi::Value PublicKeyFromSecretKey(const Napi::CallbackInfo& info);
 Napi::Value SignDetached(const Napi::CallbackInfo& info);
+Napi::Value SignDetachedInto(const Napi::CallbackInfo& info);
 Napi::Value VerifyDetached(const Napi::CallbackInfo& info);
 }  // namespace narsign

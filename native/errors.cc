@@ -14,6 +14,19 @@ void ThrowNarsignError(Napi::Env env, const char* code, const char* message) {
   throw error;
 }
 
+void ThrowNarsignErrorAt(Napi::Env env, const char* code, const std::string& message, uint32_t index) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  Napi::Object error;
+  if (data != nullptr && !data->errorClass.IsEmpty()) {
+    error = data->errorClass.New({Napi::String::New(env, code), Napi::String::New(env, message)});
+  } else {
+    error = Napi::Error::New(env, message).Value();
+    error.Set("code", Napi::String::New(env, code));
+  }
+  error.Set("index", Napi::Number::New(env, index));
+  throw Napi::Error(env, error);
+}
+
 void ThrowTypeError(Napi::Env env, const char* code, const std::string& message) {
   Napi::TypeError error = Napi::TypeError::New(env, message);
   error.Set("code", Napi::String::New(env, code));

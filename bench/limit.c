@@ -1,0 +1,156 @@
+/*
+ * libsodium's own Ed25519 speed on this machine: the ceiling narsign is measured against.
+ *
+ *   narsign-limit MSGBYTES THREADS SECONDS [both|sign|verify]
+ *
+ * Each of THREADS pthreads signs (then verifies) a MSGBYTES-long message in a tight loop for about
+ * SECONDS each (only one of the two with `sign` or `verify`), all started together behind a barrier; the threads are created once and the
+ * timing covers only the loops. Prints one JSON line:
+ *   {"bytes":240,"threads":2,"sign":{"ops":…,"seconds":…,"perSecond":…},"verify":{…}}
+ * perSecond is the total over all threads (ops / wall time of the slowest thread); perCpuSecond is
+ * ops per second of CPU time summed over the threads (insensitive to other processes on the machine).
+ * Built by CMake as the non-default target `narsign-limit` (see CMakeLists.txt); scripts/bench.js
+ * builds and runs it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct worker {
+  pthread_t thread;
+  size_t msgBytes;
+  double seconds;
+  unsigned long long signOps, verifyOps;
+  double signSeconds, verifySeconds;       /* wall */
+  double signCpuSeconds, verifyCpuSeconds; /* this thread's CPU time */
+  unsigned seed;
+  int doSign, doVerify;
+  int failed;
+};
+
+static pthread_barrier_t barrier;
+
+static double clock_seconds(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+static double now(void) { return clock_seconds(CLOCK_MONOTONIC); }
+static double cpu_now(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
+
+/* A fingerprint-shaped message ("1;/nix/store/…;sha256:…;size;refs") cut or padded to msgBytes. */
+static void fill_message(unsigned char *m, size_t n, unsigned seed) {
+  static const char base32[] = "0123456789abcdfghijklmnpqrsvwxyz";
+  char text[512];
+  int len = snprintf(text, sizeof text, "1;/nix/store/");
+  for (int i = 0; i < 32; i++) text[len++] = base32[(seed * 31u + (unsigned)i * 7u) % 32u];
+  len += snprintf(text + len, sizeof text - (size_t)len, "-hello-2.12.1;sha256:");
+  for (int i = 0; i < 52; i++) text[len++] = base32[(seed * 17u + (unsigned)i * 13u) % 32u];
+  len += snprintf(text + len, sizeof text - (size_t)len, ";226560;/nix/store/");
+  for (int i = 0; i < 32; i++) text[len++] = base32[(seed * 11u + (unsigned)i * 5u) % 32u];
+  len += snprintf(text + len, sizeof text - (size_t)len, "-glibc-2.39-52");
+  for (size_t i = 0; i < n; i++) m[i] = (unsigned char)text[i % (size_t)len];
+}
+
+/* Runs fn-shaped loops in blocks of 64 until the deadline; the clock is read once per block. */
+static void *run(void *arg) {
+  struct worker *w = arg;
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+  unsigned char *m = malloc(w->msgBytes ? w->msgBytes : 1);
+  if (m == NULL) { w->failed = 1; return NULL; }
+  fill_message(m, w->msgBytes, w->seed);
+  crypto_sign_keypair(pk, sk);
+
+  pthread_barrier_wait(&barrier);
+  double cpuStart = cpu_now();
+  double start = now(), end = start;
+  unsigned long long ops = 0;
+  if (w->doSign) do {
+    for (int i = 0; i < 64; i++) {
+      m[0] = (unsigned char)ops; /* a different message each time */
+      crypto_sign_detached(sig, NULL, m, w->msgBytes, sk);
+      ops++;
+    }
+    end = now();
+  } while (end - start < w->seconds);
+  w->signOps = ops;
+  w->signSeconds = end - start;
+  w->signCpuSeconds = cpu_now() - cpuStart;
+
+  crypto_sign_detached(sig, NULL, m, w->msgBytes, sk);
+  pthread_barrier_wait(&barrier);
+  cpuStart = cpu_now();
+  start = now();
+  ops = 0;
+  end = start;
+  if (w->doVerify) do {
+    for (int i = 0; i < 64; i++) {
+      if (crypto_sign_verify_detached(sig, m, w->msgBytes, pk) != 0) w->failed = 1;
+      ops++;
+    }
+    end = now();
+  } while (end - start < w->seconds);
+  w->verifyOps = ops;
+  w->verifySeconds = end - start;
+  w->verifyCpuSeconds = cpu_now() - cpuStart;
+  free(m);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s MSGBYTES THREADS SECONDS [both|sign|verify]\n", argv[0]);
+    return 2;
+  }
+  const char *mode = argc == 5 ? argv[4] : "both";
+  int doSign = strcmp(mode, "verify") != 0, doVerify = strcmp(mode, "sign") != 0;
+  size_t msgBytes = (size_t)strtoul(argv[1], NULL, 10);
+  int threads = atoi(argv[2]);
+  double seconds = atof(argv[3]);
+  if (threads < 1 || threads > 256 || seconds <= 0) {
+    fprintf(stderr, "bad arguments\n");
+    return 2;
+  }
+  if (sodium_init() < 0) return 1;
+  struct worker *workers = calloc((size_t)threads, sizeof *workers);
+  if (workers == NULL) return 1;
+  pthread_barrier_init(&barrier, NULL, (unsigned)threads);
+  for (int t = 0; t < threads; t++) {
+    workers[t].msgBytes = msgBytes;
+    workers[t].seconds = seconds;
+    workers[t].seed = (unsigned)t;
+    workers[t].doSign = doSign;
+    workers[t].doVerify = doVerify;
+    if (pthread_create(&workers[t].thread, NULL, run, &workers[t]) != 0) return 1;
+  }
+  unsigned long long signOps = 0, verifyOps = 0;
+  double signSeconds = 0, verifySeconds = 0, signCpu = 0, verifyCpu = 0;
+  int failed = 0;
+  for (int t = 0; t < threads; t++) {
+    pthread_join(workers[t].thread, NULL);
+    signOps += workers[t].signOps;
+    verifyOps += workers[t].verifyOps;
+    if (workers[t].signSeconds > signSeconds) signSeconds = workers[t].signSeconds;
+    if (workers[t].verifySeconds > verifySeconds) verifySeconds = workers[t].verifySeconds;
+    signCpu += workers[t].signCpuSeconds;
+    verifyCpu += workers[t].verifyCpuSeconds;
+    failed |= workers[t].failed;
+  }
+  if (failed) {
+    fprintf(stderr, "verification failed\n");
+    return 1;
+  }
+  if (!doSign) signSeconds = signCpu = 1;
+  if (!doVerify) verifySeconds = verifyCpu = 1;
+  printf("{\"bytes\":%zu,\"threads\":%d,\"libsodium\":\"%s\","
+         "\"sign\":{\"ops\":%llu,\"seconds\":%.6f,\"cpuSeconds\":%.6f,\"perSecond\":%.1f,\"perCpuSecond\":%.1f},"
+         "\"verify\":{\"ops\":%llu,\"seconds\":%.6f,\"cpuSeconds\":%.6f,\"perSecond\":%.1f,\"perCpuSecond\":%.1f}}\n",
+         msgBytes, threads, sodium_version_string(), signOps, signSeconds, signCpu, signOps / signSeconds,
+         signOps / signCpu, verifyOps, verifySeconds, verifyCpu, verifyOps / verifySeconds, verifyOps / verifyCpu);
+  free(workers);
+  return 0;
+}
