@@ -18,6 +18,12 @@ const files = suiteName ? [] : args;
 
 const tsc = spawnSync(process.execPath, [path.join(__dirname, 'build-ts.js')], { cwd: root, stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(1);
+// The tests are type-checked too (tsx, which runs them, only strips types).
+const typecheck = spawnSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
+if (typecheck.status !== 0) {
+  console.error('narsign: the tests do not type-check');
+  process.exit(1);
+}
 
 // Which backend this run tests: the same choice the tests' own processes make.
 const probe = spawnSync(process.execPath, ['-p', "require('./dist/ed25519').backend"], { cwd: root, encoding: 'utf8' });

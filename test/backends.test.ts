@@ -16,7 +16,7 @@ const root = path.join(__dirname, '..');
 
 test('the backend under test is the one the runner announced', (t) => {
   const announced = process.env.NARSIGN_TESTED_BACKEND;
-  if (announced) t.is(backend, announced);
+  if (announced) t.is(backend as string, announced);
   if (process.env.NARSIGN_BACKEND === 'native' || process.env.NARSIGN_BACKEND === 'sodium-native') {
     t.is(backend, process.env.NARSIGN_BACKEND);
   }

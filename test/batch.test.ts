@@ -122,9 +122,9 @@ test('verifyMany equals per-call verifyDetached, node:crypto and sodium-native o
     }
     items.push({ publicKey, signature, message: checked });
   }
-  const expected = items.map((it) => nodeVerify(it.publicKey, it.signature, bytesOf(it.message)));
+  const expected = items.map((it) => nodeVerify(bytesOf(it.publicKey), bytesOf(it.signature), bytesOf(it.message)));
   t.deepEqual(
-    items.map((it) => sodium.crypto_sign_verify_detached(it.signature as Uint8Array, bytesOf(it.message), it.publicKey as Uint8Array)),
+    items.map((it) => sodium.crypto_sign_verify_detached(bytesOf(it.signature), bytesOf(it.message), bytesOf(it.publicKey))),
     expected,
   );
   t.true(expected.includes(true) && expected.includes(false));

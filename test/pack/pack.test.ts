@@ -54,7 +54,7 @@ test.serial('the tarball ships exactly what a user needs', (t) => {
   ]) {
     t.true(files.includes(needed), `missing ${needed}`);
   }
-  const unwanted = files.filter((f) => /^(test|build|bench|scripts|examples|\.ci|node_modules)\//.test(f) || /\.(map|tgz|ts)$/.test(f) && !f.endsWith('.d.ts'));
+  const unwanted = files.filter((f) => /^(test|build|bench|scripts|examples|\.ci|node_modules)\//.test(f) || /^dist\/.*\.map$/.test(f) || /\.(tgz|ts)$/.test(f) && !f.endsWith('.d.ts'));
   t.deepEqual(unwanted, []);
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   t.is(manifest.scripts.install, undefined, 'no install script');
