@@ -154,10 +154,17 @@ async function cacheLevelRows() {
   log('compiling dist/ for the cache rows');
   const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-ts.js')], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0) log(`warning: TypeScript build failed; the cache rows use the dist/ already there\n${build.stdout}${build.stderr}`);
-  const { cacheBench } = require(file);
-  const result = await cacheBench({ quick: QUICK, log });
-  const note = `${result.haveNix ? '' : 'nix not installed; '}median of ${result.runs}`;
-  return result.rows.map((r) => ({ ...r, n: result.n, note }));
+  try {
+    const { cacheBench } = require(file);
+    const result = await cacheBench({ quick: QUICK, log });
+    const note = `${result.haveNix ? '' : 'nix not installed; '}median of ${result.runs}`;
+    return result.rows.map((r) => ({ ...r, n: result.n, note }));
+  } catch (error) {
+    // The rest of the table still prints.
+    const first = String(error instanceof Error ? error.message : error).split('\n').find((l) => /Error/.test(l)) ?? String(error).split('\n')[0];
+    log(`cache rows failed: ${error instanceof Error ? error.stack : error}`);
+    return [{ label: 'signCache / verifyCache', note: `(failed: ${first.trim().slice(0, 100)})` }];
+  }
 }
 
 // ---- main -----------------------------------------------------------------------------------------
