@@ -8,14 +8,14 @@
  */
 import path from 'node:path';
 import { NarsignError } from './errors';
-import type { BackendName, Bytes, Ed25519Backend, Message } from './ed25519-types';
+import type { BackendName, Ed25519Backend, Message, SigningKey } from './ed25519-types';
 import { nativeBatch, type NativeBatchAddon } from './batch-native';
 
 type BatchName = 'signMany' | 'signManyInto' | 'verifyMany' | 'signManyAsync' | 'signManyIntoAsync' | 'verifyManyAsync';
 
 interface NativeAddon extends Omit<Ed25519Backend, BatchName>, Omit<NativeBatchAddon, 'SIGNATUREBYTES'> {
   setErrorClass(errorClass: typeof NarsignError): void;
-  signDetachedInto(secretKey: Bytes, message: Message, output: Uint8Array): void;
+  signDetachedInto(secretKey: SigningKey, message: Message, output: Uint8Array): void;
   libsodiumVersion: string;
 }
 
@@ -37,7 +37,7 @@ function loadNative(): Ed25519Backend {
   return {
     ...addon,
     ...nativeBatch(addon),
-    signDetached(secretKey: Bytes, message: Message): Buffer {
+    signDetached(secretKey: SigningKey, message: Message): Buffer {
       // Zero-filled, so the rest of a slab (reachable through signature.buffer) never shows old memory.
       if (slabOffset === SLAB_BYTES) {
         slab = new ArrayBuffer(SLAB_BYTES);

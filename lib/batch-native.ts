@@ -7,7 +7,7 @@
  * the next chunk. An abort sets the job's cancel flag (running chunks stop before their next item),
  * waits for the chunks in flight, and rejects.
  */
-import type { BatchOptions, Bytes, Ed25519Backend, Message, VerifyItem } from './ed25519-types';
+import type { BatchOptions, Ed25519Backend, Message, SigningKey, VerifyItem } from './ed25519-types';
 import {
   abortError,
   arrayArg,
@@ -27,9 +27,9 @@ type ChunkCallback = (error: unknown, done?: boolean) => void;
 /** What native/batch.cc exports. */
 export interface NativeBatchAddon {
   readonly SIGNATUREBYTES: number;
-  signMany(secretKey: Bytes, messages: readonly Message[], output?: ArrayBufferView): Buffer;
+  signMany(secretKey: SigningKey, messages: readonly Message[], output?: ArrayBufferView): Buffer;
   verifyMany(items: readonly VerifyItem[]): boolean[];
-  batchJob(secretKey?: Bytes): Job;
+  batchJob(secretKey?: SigningKey): Job;
   batchSign(job: Job, messages: readonly unknown[], start: number, end: number, output: ArrayBufferView, callback: ChunkCallback): void;
   batchVerify(job: Job, items: readonly unknown[], start: number, end: number, output: ArrayBufferView, callback: ChunkCallback): void;
   batchCancel(job: Job): void;
@@ -106,7 +106,7 @@ export function nativeBatch(addon: NativeBatchAddon): BatchFunctions {
   }
 
   async function signAsync(
-    secretKey: Bytes,
+    secretKey: SigningKey,
     messages: readonly Message[],
     options: BatchOptions | undefined,
     output: ArrayBufferView | undefined,

@@ -30,28 +30,28 @@
  * fastest way to sign many messages (no Buffer object per signature, so less garbage collection).
  */
 import { impl } from './backend';
-import type { BatchOptions, Bytes, Message, VerifyItem } from './ed25519-types';
+import type { BatchOptions, Message, SigningKey, VerifyItem } from './ed25519-types';
 
 export type { BatchOptions, VerifyItem } from './ed25519-types';
 export type { BatchItemError } from './batch-shared';
 
 /** Signs every message with one secret key: signature i (a 64-byte view into one buffer) is for messages[i]. */
-export const signMany: (secretKey: Bytes, messages: readonly Message[]) => Buffer[] = impl.signMany;
+export const signMany: (secretKey: SigningKey, messages: readonly Message[]) => Buffer[] = impl.signMany;
 
 /** signMany into the caller's buffer (≥ 64 × messages.length bytes); returns `output`. */
-export const signManyInto: <T extends ArrayBufferView>(secretKey: Bytes, messages: readonly Message[], output: T) => T =
+export const signManyInto: <T extends ArrayBufferView>(secretKey: SigningKey, messages: readonly Message[], output: T) => T =
   impl.signManyInto;
 
 /** verifyDetached for every item: result i says whether items[i].signature is valid. */
 export const verifyMany: (items: readonly VerifyItem[]) => boolean[] = impl.verifyMany;
 
 /** signMany on the libuv pool, in chunks, with the event loop free. */
-export const signManyAsync: (secretKey: Bytes, messages: readonly Message[], options?: BatchOptions) => Promise<Buffer[]> =
+export const signManyAsync: (secretKey: SigningKey, messages: readonly Message[], options?: BatchOptions) => Promise<Buffer[]> =
   impl.signManyAsync;
 
 /** signManyAsync into the caller's buffer; resolves to `output`. */
 export const signManyIntoAsync: <T extends ArrayBufferView>(
-  secretKey: Bytes,
+  secretKey: SigningKey,
   messages: readonly Message[],
   output: T,
   options?: BatchOptions,

@@ -27,6 +27,8 @@ import { checkNarFile, NarCheck } from './nar-check';
 import { NarsignError, argTypeError } from './errors';
 import { fingerprint } from './fingerprint';
 import { parseSecretKey, SecretKey } from './keys';
+import { createSigner } from './signer';
+import type { Signer } from './ed25519-types';
 import { signLegacy2015, verifyLegacy2015 } from './legacy2015';
 import { formatNarinfo, NarInfo, parseNarinfo, putSignature, removeSignatures, signatureKeyName } from './narinfo';
 import { inShard, parseShard, Shard } from './shard';
@@ -360,6 +362,8 @@ async function verifyBatch(infos: readonly NarInfo[], keys: TrustedKeySet, sigsN
 
 interface SignSetup {
   keys: SecretKey[];
+  /** One signer per key (none for the 2015 format), held for the run and disposed at its end. */
+  signers: Signer[];
   remove: readonly string[];
   trusted: TrustedKeySet | undefined;
   durable: boolean;
@@ -371,14 +375,24 @@ function signSetup(options: SignCacheOptions): SignSetup & { owned: boolean[] } 
   const { keys, owned } = toSecretKeys(options.keys ?? []);
   const remove = options.remove ?? [];
   if (keys.length === 0 && remove.length === 0) throw new NarsignError('ERR_NO_KEYS', 'no secret key to sign with (and no signature to remove)');
-  return {
+  const setup = {
     keys,
+    signers: [] as Signer[],
     owned,
     remove,
     trusted: options.requireTrusted === undefined ? undefined : trustedKeySet(options.requireTrusted),
     durable: options.durable !== false && !options.dryRun,
     legacy: options.format === '2015',
   };
+  // Last, once nothing above can throw: releaseSetup disposes them.
+  if (!setup.legacy) setup.signers = keys.map((k) => createSigner(k.secretKey));
+  return setup;
+}
+
+/** Wipes the keys signSetup parsed and disposes the signers. */
+function releaseSetup(setup: SignSetup & { owned: boolean[] }): void {
+  setup.signers.forEach((signer) => signer.dispose());
+  setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
 }
 
 function emptySignResult(): SignCacheResult {
@@ -390,13 +404,13 @@ export async function signCache(dir: string, options: SignCacheOptions): Promise
   const started = Date.now();
   checkDir(dir);
   const setup = signSetup(options);
-  const shard = options.shard === undefined ? undefined : parseShard(options.shard);
   const result = emptySignResult();
   try {
+    const shard = options.shard === undefined ? undefined : parseShard(options.shard);
     const total = options.onProgress ? await countNarinfos(dir, shard) : undefined;
     await signIn(dir, narinfoNames(dir, shard, !options.dryRun), setup, options, result, total);
   } finally {
-    setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
+    releaseSetup(setup);
   }
   result.durationMs = Date.now() - started;
   return result;
@@ -407,11 +421,12 @@ export async function signNarinfoFiles(files: readonly string[], options: SignCa
   const started = Date.now();
   const setup = signSetup(options);
   const result = emptySignResult();
-  const mine = inShardFiles(files, options.shard);
+  let mine: readonly string[] = [];
   try {
+    mine = inShardFiles(files, options.shard);
     for (const [dir, names] of groupByDirectory(mine)) await signIn(dir, names, setup, options, result, mine.length);
   } finally {
-    setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
+    releaseSetup(setup);
   }
   result.durationMs = Date.now() - started;
   return result;
@@ -483,7 +498,7 @@ async function signIn(
 async function signBatch(
   dir: string,
   entries: Entry[],
-  { keys, remove, trusted, legacy, durable }: SignSetup,
+  { keys, signers, remove, trusted, legacy, durable }: SignSetup,
   options: SignCacheOptions,
   result: SignCacheResult,
   fail: (p: FileProblem) => void,
@@ -511,7 +526,7 @@ async function signBatch(
       fail(problemOf(entry.file, error));
     }
   }
-  const signatures = legacy ? [] : await Promise.all(keys.map((k) => signManyAsync(k.secretKey, fingerprints, { signal: options.signal, concurrency: options.jobs })));
+  const signatures = legacy ? [] : await Promise.all(signers.map((signer) => signManyAsync(signer, fingerprints, { signal: options.signal, concurrency: options.jobs })));
   signable.forEach((entry, i) => {
     try {
       let info = entry.info!;

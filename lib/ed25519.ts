@@ -5,9 +5,9 @@
  * JS layer on the per-signature path.
  */
 import { impl } from './backend';
-import type { Bytes, KeyPair, Message } from './ed25519-types';
+import type { Bytes, KeyPair, Message, SigningKey } from './ed25519-types';
 
-export type { Bytes, KeyPair, Message } from './ed25519-types';
+export type { Bytes, KeyPair, Message, Signer, SigningKey } from './ed25519-types';
 export { backend } from './backend';
 
 /** crypto_sign_SECRETKEYBYTES (64): seed ‖ public key. */
@@ -24,8 +24,8 @@ export const generateKeyPair: () => KeyPair = impl.generateKeyPair;
 /** The key pair of a 32-byte seed (crypto_sign_seed_keypair). */
 export const keyPairFromSeed: (seed: Bytes) => KeyPair = impl.keyPairFromSeed;
 /** The public half stored in a 64-byte secret key (crypto_sign_ed25519_sk_to_pk; not checked against the seed). */
-export const publicKeyFromSecretKey: (secretKey: Bytes) => Buffer = impl.publicKeyFromSecretKey;
+export const publicKeyFromSecretKey: (secretKey: SigningKey) => Buffer = impl.publicKeyFromSecretKey;
 /** A 64-byte detached signature (crypto_sign_detached). Strings are signed as UTF-8. */
-export const signDetached: (secretKey: Bytes, message: Message) => Buffer = impl.signDetached;
+export const signDetached: (secretKey: SigningKey, message: Message) => Buffer = impl.signDetached;
 /** Whether `signature` is valid for `message` under `publicKey` (crypto_sign_verify_detached). */
 export const verifyDetached: (publicKey: Bytes, signature: Bytes, message: Message) => boolean = impl.verifyDetached;

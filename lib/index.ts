@@ -22,3 +22,5 @@ export { parseNixCacheInfo } from './cache-info';
 export { verifyHttpCache, fetchCacheFile, hashPartOf } from './cache-http';
 export type { VerifyHttpOptions, FetchOptions } from './cache-http';
 export { checkNarFile, checkNarHttp } from './nar-check';
+export { createSigner } from './signer';
+export type { Signer, SigningKey } from './signer';

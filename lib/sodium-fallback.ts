@@ -3,7 +3,7 @@
  * argument checks, error classes, codes and messages (native/args.cc is the model to keep in step).
  */
 import { argTypeError, NarsignError } from './errors';
-import type { BatchOptions, Bytes, Ed25519Backend, KeyPair, Message, VerifyItem } from './ed25519-types';
+import type { BatchOptions, Bytes, Ed25519Backend, KeyPair, Message, Signer as SignerShape, SigningKey, VerifyItem } from './ed25519-types';
 import { viewArg } from './views';
 import {
   abortError,
@@ -34,6 +34,8 @@ interface SodiumNative {
   crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void;
   crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
   sodium_malloc(size: number): Buffer;
+  sodium_free(buffer: Buffer): void;
+  sodium_mprotect_readonly(buffer: Buffer): void;
   sodium_memzero(buffer: Uint8Array): void;
 }
 
@@ -43,8 +45,57 @@ function fixedArg(value: unknown, what: string, expected: number, code: string, 
   return bytes;
 }
 
-const secretKeyArg = (v: unknown) =>
+const secretKeyBytesArg = (v: unknown) =>
   fixedArg(v, 'secretKey', sodium.crypto_sign_SECRETKEYBYTES, 'ERR_SECRET_KEY_INVALID', 'secret key is not valid');
+
+/**
+ * The fallback's Signer (native/signer.cc is the model): the key in sodium_malloc memory (guard
+ * pages, mlock'd), read-only once written, in a private field; sodium_free wipes it on dispose().
+ * A signer never disposed is freed with its buffer when garbage-collected (sodium-native's finalizer).
+ */
+class Signer implements SignerShape {
+  #key: Buffer | undefined;
+  readonly #publicKey: Buffer;
+
+  constructor(secretKey: unknown) {
+    const bytes = secretKeyBytesArg(secretKey);
+    const key = sodium.sodium_malloc(sodium.crypto_sign_SECRETKEYBYTES);
+    key.set(bytes);
+    this.#publicKey = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES);
+    sodium.crypto_sign_ed25519_sk_to_pk(this.#publicKey, key);
+    sodium.sodium_mprotect_readonly(key);
+    this.#key = key;
+  }
+
+  get publicKey(): Buffer {
+    return Buffer.from(this.#publicKey);
+  }
+
+  get disposed(): boolean {
+    return this.#key === undefined;
+  }
+
+  dispose(): void {
+    const key = this.#key;
+    this.#key = undefined;
+    if (key) sodium.sodium_free(key);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** The key of a signer (throws once disposed), or undefined for anything that is not a signer. */
+  static keyOf(value: unknown): Buffer | undefined {
+    if (typeof value !== 'object' || value === null || !(#key in value)) return undefined;
+    const key = (value as Signer).#key;
+    if (key === undefined) throw new NarsignError('ERR_SIGNER_DISPOSED', 'the signer has been disposed');
+    return key;
+  }
+}
+
+/** A secret key argument: a live signer's guarded memory, or 64 bytes. */
+const secretKeyArg = (v: unknown): Uint8Array => Signer.keyOf(v) ?? secretKeyBytesArg(v);
 const publicKeyArg = (v: unknown) =>
   fixedArg(v, 'publicKey', sodium.crypto_sign_PUBLICKEYBYTES, 'ERR_PUBLIC_KEY_INVALID', 'public key is not valid');
 const signatureArg = (v: unknown) =>
@@ -119,12 +170,16 @@ function secureKeyCopy(sk: Uint8Array): Buffer {
  * which could otherwise change or detach the caller's key halfway through (native copies it too).
  */
 function withKeyCopy(sk: Uint8Array, fn: (key: Uint8Array) => void): void {
-  const key = Buffer.alloc(sk.byteLength);
-  key.set(sk);
+  // A key in guarded memory (a signer's) is copied into guarded memory, never onto the JS heap; the
+  // copy also keeps a dispose() run by a getter from freeing the key in use.
+  const secure = (sk as Buffer & { secure?: boolean }).secure === true;
+  const key = secure ? secureKeyCopy(sk) : Buffer.alloc(sk.byteLength);
+  if (!secure) key.set(sk);
   try {
     fn(key);
   } finally {
     sodium.sodium_memzero(key);
+    if (secure) sodium.sodium_free(key);
   }
 }
 
@@ -135,7 +190,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * between them; the signal is checked before every chunk.
  */
 async function signManyAsyncImpl(
-  secretKey: Bytes,
+  secretKey: SigningKey,
   messages: readonly Message[],
   options: BatchOptions | undefined,
   output: ArrayBufferView | undefined,
@@ -169,7 +224,7 @@ async function signManyAsyncImpl(
 }
 
 const batchFunctions = {
-  signMany(secretKey: Bytes, messages: readonly Message[]): Buffer[] {
+  signMany(secretKey: SigningKey, messages: readonly Message[]): Buffer[] {
     const sk = secretKeyArg(secretKey);
     const list = arrayArg(messages, 'messages');
     const flat = Buffer.allocUnsafeSlow(list.length * SIG);
@@ -179,7 +234,7 @@ const batchFunctions = {
     return views;
   },
 
-  signManyInto<T extends ArrayBufferView>(secretKey: Bytes, messages: readonly Message[], output: T): T {
+  signManyInto<T extends ArrayBufferView>(secretKey: SigningKey, messages: readonly Message[], output: T): T {
     const sk = secretKeyArg(secretKey);
     const list = arrayArg(messages, 'messages');
     outputArg(output, list.length, SIG);
@@ -199,12 +254,12 @@ const batchFunctions = {
     return result;
   },
 
-  async signManyAsync(secretKey: Bytes, messages: readonly Message[], options?: BatchOptions): Promise<Buffer[]> {
+  async signManyAsync(secretKey: SigningKey, messages: readonly Message[], options?: BatchOptions): Promise<Buffer[]> {
     return (await signManyAsyncImpl(secretKey, messages, options, undefined, false))!;
   },
 
   async signManyIntoAsync<T extends ArrayBufferView>(
-    secretKey: Bytes,
+    secretKey: SigningKey,
     messages: readonly Message[],
     output: T,
     options?: BatchOptions,
@@ -252,14 +307,14 @@ export const sodiumBackend: Ed25519Backend = {
     return pair;
   },
 
-  publicKeyFromSecretKey(secretKey: Bytes) {
+  publicKeyFromSecretKey(secretKey: SigningKey) {
     const sk = secretKeyArg(secretKey);
     const publicKey = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES);
     sodium.crypto_sign_ed25519_sk_to_pk(publicKey, sk);
     return publicKey;
   },
 
-  signDetached(secretKey: Bytes, message: Message) {
+  signDetached(secretKey: SigningKey, message: Message) {
     const sk = secretKeyArg(secretKey);
     const m = messageArg(message);
     const signature = Buffer.allocUnsafe(sodium.crypto_sign_BYTES);
@@ -275,4 +330,8 @@ export const sodiumBackend: Ed25519Backend = {
   },
 
   ...batchFunctions,
+
+  createSigner(secretKey: Bytes): SignerShape {
+    return new Signer(secretKey);
+  },
 };

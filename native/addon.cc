@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "ed25519.h"
 #include "errors.h"
+#include "signer.h"
 
 namespace narsign {
 
@@ -13,7 +14,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Error::New(env, "libsodium could not be initialised").ThrowAsJavaScriptException();
     return exports;
   }
-  env.SetInstanceData(new AddonData());
+  auto* data = new AddonData();
+  env.SetInstanceData(data);
+  data->signerClass = Napi::Persistent(Signer::Define(env));
 
   exports.Set("SECRETKEYBYTES", Napi::Number::New(env, crypto_sign_SECRETKEYBYTES));
   exports.Set("PUBLICKEYBYTES", Napi::Number::New(env, crypto_sign_PUBLICKEYBYTES));
@@ -29,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signDetached", Napi::Function::New(env, SignDetached, "signDetached"));
   exports.Set("signDetachedInto", Napi::Function::New(env, SignDetachedInto, "signDetachedInto"));
   exports.Set("verifyDetached", Napi::Function::New(env, VerifyDetached, "verifyDetached"));
+  exports.Set("createSigner", Napi::Function::New(env, CreateSigner, "createSigner"));
   InitBatch(env, exports);
   return exports;
 }

@@ -1,4 +1,5 @@
 #include "args.h"
+#include "signer.h"
 
 namespace narsign {
 
@@ -81,6 +82,12 @@ Bytes FixedArg(const Napi::Value& value, const char* what, size_t expected, cons
 }
 
 Bytes SecretKeyArg(const Napi::Value& value) {
+  if (Signer* signer = AsSigner(value.Env(), value)) {
+    if (signer->key() == nullptr) {
+      ThrowNarsignError(value.Env(), "ERR_SIGNER_DISPOSED", "the signer has been disposed");
+    }
+    return Bytes{signer->key(), crypto_sign_SECRETKEYBYTES};
+  }
   return FixedArg(value, "secretKey", crypto_sign_SECRETKEYBYTES, "ERR_SECRET_KEY_INVALID",
                   "secret key is not valid");
 }

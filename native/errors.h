@@ -10,6 +10,8 @@ namespace narsign {
 // Per-environment state (worker threads each get their own).
 struct AddonData {
   Napi::FunctionReference errorClass;
+  // The Signer class (signer.cc), made at init.
+  Napi::FunctionReference signerClass;
 };
 
 // Domain error: `new NarsignError(code, message)`, or a plain Error with `code` before init.
