@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { decodeNix32, encodeNix32, nix32Length, NIX32_ALPHABET } from '../lib/base32';
 import { NarsignError } from '../lib/errors';
 import { fixture } from './helpers/vectors';
+import { errorCode } from './helpers/error-code';
 
 // `nix hash to-base32 --type ALGO HEX` with nix (Nix) 2.8.0, HEX from node:crypto below.
 const NIX_PRINTED: Array<{ algo: string; data: string; nix32: string }> = [
@@ -33,14 +34,7 @@ function referenceEncode(bytes: Uint8Array): string {
   return out;
 }
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof NarsignError ? error.code : `not a NarsignError: ${String(error)}`;
-  }
-  return 'no error';
-};
+const code = errorCode;
 
 test('the alphabet is Nix\'s: no e, o, u, t', (t) => {
   t.is(NIX32_ALPHABET, '0123456789abcdfghijklmnpqrsvwxyz');

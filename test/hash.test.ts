@@ -20,6 +20,7 @@ import {
   toNix32Sha256,
   type HashAlgorithm,
 } from '../lib/hash';
+import { errorCode } from './helpers/error-code';
 
 // F6 (hello-2.10) NarHash in the forms real Nix prints: nix32 from the file,
 // `nix hash to-base16` and `nix hash to-sri` of it.
@@ -27,14 +28,7 @@ const F6_NIX32 = '16mvl7v0ylzcg2n3xzjn41qhzbmgcn5iyarx16nn5l2r36n2kqci';
 const F6_BASE16 = '91e129ac1959d062ad093d2b1f8b65afae0f712056fe3eac78ec530ff6a1bb9a';
 const F6_SRI = 'sha256-keEprBlZ0GKtCT0rH4tlr64PcSBW/j6seOxTD/ahu5o=';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof NarsignError ? error.code : `not a NarsignError: ${String(error)}`;
-  }
-  return 'no error';
-};
+const code = errorCode;
 
 test('sizes', (t) => {
   t.deepEqual({ ...HASH_SIZES }, { md5: 16, sha1: 20, sha256: 32, sha512: 64 });

@@ -24,15 +24,9 @@ import {
   storePathBaseNameProblem,
 } from '../lib/store-path';
 import { corpus, fixture } from './helpers/vectors';
+import { errorCode } from './helpers/error-code';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof NarsignError ? error.code : `not a NarsignError: ${String(error)}`;
-  }
-  return 'no error';
-};
+const code = errorCode;
 const digestOf = (algo: HashAlgorithm, data: string) => ({ algo, digest: crypto.createHash(algo).update(data).digest() });
 
 // nix-store --store dummy:// --print-fixed-path [--recursive] ALGO HEX(ALGO("hello")) NAME, Nix 2.8.0.

@@ -35,27 +35,12 @@ export function signExitCode(r: SignCacheResult): number {
   return (corrupt ? EXIT_CORRUPT : 0) | (r.skipped ? EXIT_UNTRUSTED : 0) | (other ? EXIT_FAILED : 0);
 }
 
-export function mergeSign(a: SignCacheResult, b: SignCacheResult): SignCacheResult {
-  return {
-    total: a.total + b.total,
-    signed: a.signed + b.signed,
-    alreadySigned: a.alreadySigned + b.alreadySigned,
-    skipped: a.skipped + b.skipped,
-    failed: a.failed + b.failed,
-    failures: [...a.failures, ...b.failures],
-    skippedFiles: [...a.skippedFiles, ...b.skippedFiles],
-    durationMs: a.durationMs + b.durationMs,
-  };
-}
-
-export function mergeVerify(a: VerifyCacheResult, b: VerifyCacheResult): VerifyCacheResult {
-  return {
-    total: a.total + b.total,
-    trusted: a.trusted + b.trusted,
-    untrusted: a.untrusted + b.untrusted,
-    corrupt: a.corrupt + b.corrupt,
-    failed: a.failed + b.failed,
-    problems: [...a.problems, ...b.problems],
-    durationMs: a.durationMs + b.durationMs,
-  };
+/** Two runs' results as one: counts added, lists joined (sign and verify results alike). */
+export function mergeResults<T extends SignCacheResult | VerifyCacheResult>(a: T, b: T): T {
+  const out = { ...a } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(b)) {
+    const mine = out[key];
+    out[key] = Array.isArray(value) ? [...(mine as unknown[]), ...value] : (mine as number) + (value as number);
+  }
+  return out as T;
 }

@@ -18,7 +18,7 @@ import { readStdin } from './key';
 import { secretKeysFrom } from './keys-option';
 import { describeError, describeProblem, warn, writeOut } from './output';
 import { createProgress } from './progress';
-import { mergeSign, signExitCode, signSummary } from './report';
+import { mergeResults, signExitCode, signSummary } from './report';
 
 interface SignOptions {
   keyFile?: string[];
@@ -100,12 +100,12 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
         for (const p of paths) {
           if (isDirectory(p)) {
             const r = await signCache(p, { ...common, onProgress: ({ done, total: n }) => progress.update(done, n) });
-            total = total ? mergeSign(total, r) : r;
+            total = total ? mergeResults(total, r) : r;
           } else files.push(p);
         }
         if (files.length) {
           const r = await signNarinfoFiles(files, { ...common, onProgress: ({ done, total: n }) => progress.update(done, n) });
-          total = total ? mergeSign(total, r) : r;
+          total = total ? mergeResults(total, r) : r;
         }
       } finally {
         progress.stop();

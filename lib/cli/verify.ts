@@ -15,7 +15,7 @@ import { readStdin } from './key';
 import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
 import { describeProblem, warn, writeOut } from './output';
 import { createProgress } from './progress';
-import { mergeVerify, verifyExitCode, verifySummary } from './report';
+import { mergeResults, verifyExitCode, verifySummary } from './report';
 import { parseShardOption } from './sign';
 
 interface VerifyOptions extends TrustedKeyOptions {
@@ -105,12 +105,12 @@ async function verifyLocal(paths: string[], keys: PublicKey[], options: VerifyOp
     }
     if (isDir) {
       const r = await verifyCache(p, { ...common, onProgress: ({ done, total: n }) => update(done, n) });
-      total = total ? mergeVerify(total, r) : r;
+      total = total ? mergeResults(total, r) : r;
     } else files.push(p);
   }
   if (files.length) {
     const r = await verifyNarinfoFiles(files, { ...common, onProgress: ({ done, total: n }) => update(done, n) });
-    total = total ? mergeVerify(total, r) : r;
+    total = total ? mergeResults(total, r) : r;
   }
   return total!;
 }
