@@ -8,6 +8,7 @@
  * waits for the chunks in flight, and rejects.
  */
 import type { BatchOptions, Ed25519Backend, Message, SigningKey, VerifyItem } from './ed25519-types';
+import { argTypeError } from './errors';
 import {
   abortError,
   arrayArg,
@@ -113,6 +114,8 @@ export function nativeBatch(addon: NativeBatchAddon): BatchFunctions {
     withOutput: boolean,
   ): Promise<{ flat: ArrayBufferView; views: Buffer[] | undefined }> {
     const opts = optionsArg(options);
+    // batchJob() without a key makes a verify job: a missing key must fail like a wrong one.
+    if (secretKey === undefined) throw argTypeError('secretKey must be a Uint8Array, Buffer or other ArrayBufferView');
     const job = addon.batchJob(secretKey);
     let list: readonly unknown[];
     try {

@@ -17,7 +17,7 @@ export function itemError(code: string, message: string, index: number): BatchIt
 
 /** A real Array (as native napi_is_array sees it: a Proxy is not one). */
 export function arrayArg(value: unknown, what: string): readonly unknown[] {
-  if (!Array.isArray(value) || types.isProxy(value)) throw argTypeError(`${what} must be an array`);
+  if (types.isProxy(value) || !Array.isArray(value)) throw argTypeError(`${what} must be an array`);
   return value;
 }
 

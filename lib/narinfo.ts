@@ -167,7 +167,9 @@ function resolveLimits(partial: Partial<NarinfoLimits> | undefined): NarinfoLimi
   return limits;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading byte order mark is kept, as Nix keeps every byte (it is then part of the
+// first line's name, and the file is refused like the same text given as a string).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function toText(input: string | Uint8Array, where: string): string {
   if (typeof input === 'string') return input;

@@ -142,13 +142,25 @@ function tokenize(line: string): Array<{ text: string; column: number }> {
   return tokens;
 }
 
+/**
+ * Whether text from a config line may be quoted in an error. A key pasted into nix.conf (whole,
+ * wrapped over several lines, or cut short) must never reach a log, so text is quoted only when no
+ * run of 16 base64 characters in it mixes upper and lower case: setting names, words, store paths
+ * and ordinary file paths pass; random base64 almost never does.
+ */
+function quotable(text: string): boolean {
+  for (const [run] of text.matchAll(/[A-Za-z0-9+/=]{16,}/g)) if (/[A-Z]/.test(run) && /[a-z]/.test(run)) return false;
+  return true;
+}
+const quote = (text: string): string => (quotable(text) ? `'${text}'` : '(not shown: it looks like key material)');
+
 function parseBool(value: string, setting: string, where: { file: string; line: number }): boolean {
   if (value === 'true' || value === 'yes' || value === '1') return true;
   if (value === 'false' || value === 'no' || value === '0') return false;
   throw new NarsignError(
     'ERR_NIXCONF_VALUE_INVALID',
     // The value is shown only when it is short and plain (never what could be pasted key material).
-    `${where.file} line ${where.line}: Boolean setting '${setting}' has invalid value${/^[A-Za-z0-9]{0,16}$/.test(value) ? ` '${value}'` : ''} (expected true, yes, 1, false, no or 0)`,
+    `${where.file} line ${where.line}: Boolean setting '${setting}' has invalid value${/^[A-Za-z0-9]{0,8}$/.test(value) ? ` '${value}'` : ''} (expected true, yes, 1, false, no or 0)`,
     where,
   );
 }
@@ -209,7 +221,7 @@ export function readNixConf(options: ReadNixConfOptions = {}): NixConf {
       if (tokens.length === 0) return;
       // Unlike Nix, the line itself is not echoed: a key pasted into nix.conf by mistake would
       // end up in logs. Only a first token that looks like a setting name is shown.
-      const first = /^[A-Za-z0-9._!-]{1,64}$/.test(tokens[0].text) ? ` starting '${tokens[0].text}'` : '';
+      const first = /^[A-Za-z0-9._!-]{1,64}$/.test(tokens[0].text) && quotable(tokens[0].text) ? ` starting '${tokens[0].text}'` : '';
       const illegal = (why: string): NarsignError =>
         new NarsignError('ERR_NIXCONF_SYNTAX', `${file} line ${lineNo}: illegal configuration line${first} (${why})`, where);
       if (tokens.length < 2) throw illegal("expected 'name = value'");
@@ -218,12 +230,12 @@ export function readNixConf(options: ReadNixConfOptions = {}): NixConf {
         if (tokens.length !== 2) throw illegal(`'${tokens[0].text}' takes exactly one path`);
         const target = tokens[1].text;
         if (!path.isAbsolute(target) && dir === undefined) {
-          throw new NarsignError('ERR_NIXCONF_INCLUDE_INVALID', `${file} line ${lineNo}: cannot include relative path '${target}' from ${file}`, where);
+          throw new NarsignError('ERR_NIXCONF_INCLUDE_INVALID', `${file} line ${lineNo}: cannot include relative path ${quote(target)} from ${file}`, where);
         }
         const included = path.resolve(dir ?? '/', target);
         if (pathExists(included)) {
           if (includeStack.includes(included)) {
-            throw new NarsignError('ERR_NIXCONF_INCLUDE_INVALID', `${file} line ${lineNo}: '${included}' includes itself (${[...includeStack, included].join(' -> ')})`, where);
+            throw new NarsignError('ERR_NIXCONF_INCLUDE_INVALID', `${file} line ${lineNo}: ${quote(included)} includes itself (${[...includeStack, included].map(quote).join(' -> ')})`, where);
           }
           const contents = tryRead(included);
           if (contents !== undefined) {
@@ -231,7 +243,7 @@ export function readNixConf(options: ReadNixConfOptions = {}): NixConf {
             apply(contents, included, path.dirname(included), [...includeStack, included]);
           }
         } else if (tokens[0].text === 'include') {
-          throw new NarsignError('ERR_NIXCONF_INCLUDE_MISSING', `${file} line ${lineNo}: file '${included}' included from '${file}' not found`, where);
+          throw new NarsignError('ERR_NIXCONF_INCLUDE_MISSING', `${file} line ${lineNo}: file ${quote(included)} included from '${file}' not found`, where);
         }
         return;
       }

@@ -4,7 +4,7 @@
  */
 import { argTypeError, NarsignError } from './errors';
 import type { BatchOptions, Bytes, Ed25519Backend, KeyPair, Message, Signer as SignerShape, SigningKey, VerifyItem } from './ed25519-types';
-import { viewArg } from './views';
+import { inputViewArg, viewArg } from './views';
 import {
   abortError,
   arrayArg,
@@ -40,7 +40,7 @@ interface SodiumNative {
 }
 
 function fixedArg(value: unknown, what: string, expected: number, code: string, message: string): Uint8Array {
-  const bytes = viewArg(value, what);
+  const bytes = inputViewArg(value, what);
   if (bytes.byteLength !== expected) throw new NarsignError(code, message);
   return bytes;
 }
@@ -106,7 +106,7 @@ const seedArg = (v: unknown) =>
 function messageArg(value: unknown, what = 'message'): Uint8Array {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (!ArrayBuffer.isView(value)) throw argTypeError(`${what} must be a string or an ArrayBufferView`);
-  return viewArg(value, what);
+  return inputViewArg(value, what);
 }
 
 function newKeyPair(): KeyPair {
@@ -125,11 +125,11 @@ function messageAt(list: readonly unknown[], i: number): Uint8Array {
   const value = list[i];
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (!ArrayBuffer.isView(value)) throw argTypeError(`messages[${i}] must be a string or an ArrayBufferView`);
-  return viewArg(value, `messages[${i}]`);
+  return inputViewArg(value, `messages[${i}]`);
 }
 
 function itemKeyAt(value: unknown, i: number, field: string, expected: number, code: string, message: string): Uint8Array {
-  const bytes = viewArg(value, `items[${i}].${field}`);
+  const bytes = inputViewArg(value, `items[${i}].${field}`);
   if (bytes.byteLength !== expected) throw itemError(code, `${message} (items[${i}].${field})`, i);
   return bytes;
 }
@@ -146,7 +146,7 @@ function itemAt(list: readonly unknown[], i: number): { pk: Uint8Array; sig: Uin
   let m: Uint8Array;
   if (typeof message === 'string') m = Buffer.from(message, 'utf8');
   else if (!ArrayBuffer.isView(message)) throw argTypeError(`items[${i}].message must be a string or an ArrayBufferView`);
-  else m = viewArg(message, `items[${i}].message`);
+  else m = inputViewArg(message, `items[${i}].message`);
   return { pk, sig, m };
 }
 
@@ -227,27 +227,30 @@ const batchFunctions = {
   signMany(secretKey: SigningKey, messages: readonly Message[]): Buffer[] {
     const sk = secretKeyArg(secretKey);
     const list = arrayArg(messages, 'messages');
-    const flat = Buffer.allocUnsafeSlow(list.length * SIG);
-    withKeyCopy(sk, (key) => signRange(key, list, 0, list.length, flat));
-    const views = new Array<Buffer>(list.length);
-    splitSignatures(flat, 0, list.length, views, SIG);
+    const n = list.length; // read once, as native code does: an element's getter may resize the array
+    const flat = Buffer.allocUnsafeSlow(n * SIG);
+    withKeyCopy(sk, (key) => signRange(key, list, 0, n, flat));
+    const views = new Array<Buffer>(n);
+    splitSignatures(flat, 0, n, views, SIG);
     return views;
   },
 
   signManyInto<T extends ArrayBufferView>(secretKey: SigningKey, messages: readonly Message[], output: T): T {
     const sk = secretKeyArg(secretKey);
     const list = arrayArg(messages, 'messages');
-    outputArg(output, list.length, SIG);
-    const scratch = Buffer.allocUnsafe(list.length * SIG);
-    withKeyCopy(sk, (key) => signRange(key, list, 0, list.length, scratch));
-    outputArg(output, list.length, SIG).set(scratch);
+    const n = list.length;
+    outputArg(output, n, SIG);
+    const scratch = Buffer.allocUnsafe(n * SIG);
+    withKeyCopy(sk, (key) => signRange(key, list, 0, n, scratch));
+    outputArg(output, n, SIG).set(scratch);
     return output;
   },
 
   verifyMany(items: readonly VerifyItem[]): boolean[] {
     const list = arrayArg(items, 'items');
-    const result = new Array<boolean>(list.length);
-    for (let i = 0; i < list.length; i++) {
+    const n = list.length;
+    const result = new Array<boolean>(n);
+    for (let i = 0; i < n; i++) {
       const { pk, sig, m } = itemAt(list, i);
       result[i] = sodium.crypto_sign_verify_detached(sig, m, pk);
     }

@@ -56,3 +56,12 @@ export function viewArg(value: unknown, what: string): Uint8Array {
   if (byteLength === 0) return EMPTY;
   return new Uint8Array(buffer, byteOffset, byteLength);
 }
+
+/**
+ * viewArg for bytes that are only read: views over a SharedArrayBuffer come back as a private copy,
+ * because sodium-native 5 silently does not read them (its verify then returns undefined).
+ */
+export function inputViewArg(value: unknown, what: string): Uint8Array {
+  const bytes = viewArg(value, what);
+  return types.isSharedArrayBuffer(bytes.buffer) ? new Uint8Array(bytes) : bytes;
+}

@@ -545,13 +545,13 @@ Napi::Value VerifyMany(const Napi::CallbackInfo& info) {
 }
 
 void InitBatch(Napi::Env env, Napi::Object exports) {
-  exports.Set("signMany", Napi::Function::New(env, SignMany, "signMany"));
-  exports.Set("verifyMany", Napi::Function::New(env, VerifyMany, "verifyMany"));
-  exports.Set("batchJob", Napi::Function::New(env, BatchJob, "batchJob"));
-  exports.Set("batchSign", Napi::Function::New(env, BatchSign, "batchSign"));
-  exports.Set("batchVerify", Napi::Function::New(env, BatchVerify, "batchVerify"));
-  exports.Set("batchCancel", Napi::Function::New(env, BatchCancel, "batchCancel"));
-  exports.Set("batchClose", Napi::Function::New(env, BatchClose, "batchClose"));
+  exports.Set("signMany", Napi::Function::New(env, Guarded<SignMany>, "signMany"));
+  exports.Set("verifyMany", Napi::Function::New(env, Guarded<VerifyMany>, "verifyMany"));
+  exports.Set("batchJob", Napi::Function::New(env, Guarded<BatchJob>, "batchJob"));
+  exports.Set("batchSign", Napi::Function::New(env, Guarded<BatchSign>, "batchSign"));
+  exports.Set("batchVerify", Napi::Function::New(env, Guarded<BatchVerify>, "batchVerify"));
+  exports.Set("batchCancel", Napi::Function::New(env, Guarded<BatchCancel>, "batchCancel"));
+  exports.Set("batchClose", Napi::Function::New(env, Guarded<BatchClose>, "batchClose"));
 }
 
 }  // namespace narsign

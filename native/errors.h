@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 #include <cstdint>
+#include <new>
 #include <string>
 
 namespace narsign {
@@ -23,5 +24,17 @@ struct AddonData {
 [[noreturn]] void ThrowTypeError(Napi::Env env, const char* code, const std::string& message);
 
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+
+// Wraps an exported function so that running out of memory (std::bad_alloc, e.g. a batch of 2^31
+// items) is a NarsignError ERR_OUT_OF_MEMORY instead of std::terminate: node-addon-api converts only
+// Napi::Error to JS exceptions. Zero cost when nothing is thrown.
+template <Napi::Value (*Function)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Function(info);
+  } catch (const std::bad_alloc&) {
+    ThrowNarsignError(info.Env(), "ERR_OUT_OF_MEMORY", "not enough memory for this call (use a smaller batch or chunkSize)");
+  }
+}
 
 }  // namespace narsign
