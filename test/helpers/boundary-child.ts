@@ -798,6 +798,7 @@ interface World {
 function buildArray(cells: Cell[], world: World, replacement: (d: ArgDesc) => Cell) {
   const array: unknown[] = new Array(cells.length);
   const current = cells.slice(); // the real array's cells, as getters change it
+  /** The cell each getter (by its own index) put in place: two getters may replace the same element. */
   const replaced = new Map<number, Cell>();
   const ran: Effect[] = [];
   const runReal = (i: number, effect: Effect): void => {
@@ -821,7 +822,7 @@ function buildArray(cells: Cell[], world: World, replacement: (d: ArgDesc) => Ce
       case 'replace':
         if (effect.at < array.length) {
           const cell = replacement(effect.with);
-          replaced.set(effect.at, cell);
+          replaced.set(i, cell);
           current[effect.at] = cell;
           Object.defineProperty(array, effect.at, { value: cell.value, writable: true, enumerable: true, configurable: true });
         }
@@ -873,7 +874,7 @@ function buildArray(cells: Cell[], world: World, replacement: (d: ArgDesc) => Ce
         effects.push(effect);
         if (effect.e === 'throw') return 'sentinel';
         if (effect.e === 'truncate') model.length = Math.min(model.length, effect.to);
-        if (effect.e === 'replace' && effect.at < model.length) model[effect.at] = replaced.get(effect.at);
+        if (effect.e === 'replace' && effect.at < model.length && replaced.has(i)) model[effect.at] = replaced.get(i);
       }
       return cell;
     };

@@ -48,7 +48,7 @@ test.before(() => {
 
 test.serial('the tarball ships exactly what a user needs', (t) => {
   for (const needed of [
-    'package.json', 'README.md', 'LICENSE', 'CMakeLists.txt', 'binding.gyp',
+    'package.json', 'README.md', 'LICENSE', 'CMakeLists.txt',
     'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/perl.js', 'dist/perl.mjs', 'dist/perl.d.ts', 'dist/cli/main.js',
     `prebuilds/${target}/narsign.node`, 'native/addon.cc', 'native/exports.map', 'native/find-libsodium.js',
   ]) {
@@ -61,6 +61,10 @@ test.serial('the tarball ships exactly what a user needs', (t) => {
   t.is(manifest.scripts.preinstall, undefined);
   t.is(manifest.scripts.postinstall, undefined);
   t.is(manifest.gypfile, false, 'npm must not add an implicit `node-gyp rebuild` install step');
+  // npm adds an implicit `node-gyp rebuild` for any package with a binding.gyp at its root, and on a
+  // lockfile-driven install (npm ci, npm rebuild) it forgets `gypfile: false`: so none is shipped.
+  // Other platforms compile from CMakeLists.txt (cmake-js).
+  t.false(files.includes('binding.gyp'), 'no binding.gyp at the package root');
 });
 
 function installInto(dir: string, tgz: string) {
@@ -81,6 +85,13 @@ test.serial('installed with no compiler: the prebuilt addon loads, ESM and types
   const install = installInto(dir, tarball);
   t.is(install.status, 0, install.stdout + install.stderr);
   t.false(fs.existsSync(path.join(dir, 'node_modules', 'narsign', 'build')), 'nothing was compiled at install time');
+  // What npm itself says: nothing in this install has an install script (it would list narsign's
+  // implicit `node-gyp rebuild` here if it saw one, even one it did not run).
+  const scripts = spawnSync('npm', ['install-scripts', 'ls'], { cwd: dir, encoding: 'utf8' });
+  t.notRegex(scripts.stdout + scripts.stderr, /narsign/, 'npm sees no install script in narsign');
+  const rebuild = withoutCompilers('npm rebuild --foreground-scripts >rebuild.log 2>&1 || { cat rebuild.log; exit 1; }', dir);
+  t.is(rebuild.status, 0, `npm rebuild (lockfile-driven) compiles nothing: ${rebuild.stdout}${rebuild.stderr}`);
+  t.false(fs.existsSync(path.join(dir, 'node_modules', 'narsign', 'build')), 'npm rebuild compiled nothing');
 
   const cjs = withoutCompilers(`node -e "${USE.replace(/"/g, '\\"')}"`, dir);
   t.is(cjs.status, 0, cjs.stderr);
