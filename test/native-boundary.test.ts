@@ -8,7 +8,7 @@
  * each has a `test.failing` reproduction below that starts failing once the bug is fixed.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { runTsChild } from './helpers/child';
 import path from 'node:path';
 import { backend } from '../lib/ed25519';
 import { KNOWN_BUGS } from './helpers/boundary-known';
@@ -36,23 +36,10 @@ interface ChildResult {
   report?: Report;
 }
 
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    proc.on('error', reject);
-    proc.on('close', (code, signal) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('{"report":'));
-      resolve({ code, signal, stdout, stderr, report: line ? (JSON.parse(line).report as Report) : undefined });
-    });
-  });
+async function runChild(env: Record<string, string>): Promise<ChildResult> {
+  const run = await runTsChild(child, env);
+  const line = run.stdout.split('\n').find((l) => l.startsWith('{"report":'));
+  return { ...run, report: line ? (JSON.parse(line).report as Report) : undefined };
 }
 
 /** How a run ended, for assertion messages. */

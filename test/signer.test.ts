@@ -6,7 +6,7 @@
  * child process, test/helpers/signer-child.ts, once per backend).
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { runTsChild } from './helpers/child';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import util from 'node:util';
@@ -153,21 +153,7 @@ test('createSigner: a NAME:BASE64 key string (checked, named) or bytes; errors n
   t.throws(() => ed.createSigner(42 as never), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
 });
 
-function runChild(env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'helpers', 'signer-child.ts')], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    proc.on('error', reject);
-    proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const runChild = (env: Record<string, string>) => runTsChild(path.join(__dirname, 'helpers', 'signer-child.ts'), env);
 
 for (const name of backends.map(([n]) => n)) {
   test(`${name}: disposing signers during async and sync batches, and leaving them to gc, never crashes`, async (t) => {
