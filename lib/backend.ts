@@ -71,7 +71,7 @@ function choose(): { name: BackendName; impl: Ed25519Backend; loadError?: string
     }
     process.emitWarning(
       `narsign: native addon not available (${reason}); using sodium-native. ` +
-        'Run `npm run build:native` (needs a C++ compiler and libsodium-dev) to build it.',
+        'To compile it (C++ compiler, cmake and libsodium-dev needed): `npx cmake-js@8 compile --out build` in the narsign package directory (`npm run build:native` in a clone).',
       { code: 'NARSIGN_FALLBACK' },
     );
     return { name: 'sodium-native', impl: loadFallback(), loadError: reason };
