@@ -13,7 +13,6 @@ import path from 'node:path';
 import { backend } from '../lib/ed25519';
 import { KNOWN_BUGS } from './helpers/boundary-known';
 
-const root = path.join(__dirname, '..');
 const child = path.join(__dirname, 'helpers', 'boundary-child.ts');
 
 interface Report {

@@ -720,7 +720,8 @@ function realBytes(view: ArrayBufferView): Uint8Array {
   } catch {
     // an out-of-bounds DataView: no bytes
   }
-  return new Uint8Array(buffer, offset, length);
+  // (A view over a detached buffer has length 0, and no view can be made over that buffer.)
+  return length === 0 ? new Uint8Array(0) : new Uint8Array(buffer, offset, length);
 }
 
 // ---- phases: the batches --------------------------------------------------------------------------------
@@ -783,6 +784,9 @@ interface Cell {
   effect?: Effect;
 }
 
+/** What a `push` effect appends. */
+const PUSHED: Cell = { present: true, value: 'pushed', model: { m: 'string', bytes: Buffer.from('pushed') }, views: [] };
+
 /** The buffers the getters may detach, and whether they did. */
 interface World {
   keyBuffer?: ArrayBufferLike;
@@ -817,7 +821,8 @@ function buildArray(cells: Cell[], world: World, replacement: (d: ArgDesc) => Ce
         current.length = Math.min(current.length, effect.to);
         break;
       case 'push':
-        array.push('pushed');
+        array.push(PUSHED.value);
+        current.push(PUSHED);
         break;
       case 'replace':
         if (effect.at < array.length) {
@@ -874,6 +879,8 @@ function buildArray(cells: Cell[], world: World, replacement: (d: ArgDesc) => Ce
         effects.push(effect);
         if (effect.e === 'throw') return 'sentinel';
         if (effect.e === 'truncate') model.length = Math.min(model.length, effect.to);
+        // (After a truncation, a pushed element lands where the batch still reads.)
+        if (effect.e === 'push') model.push(PUSHED);
         if (effect.e === 'replace' && effect.at < model.length && replaced.has(i)) model[effect.at] = replaced.get(i);
       }
       return cell;

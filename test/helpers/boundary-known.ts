@@ -26,8 +26,6 @@ export interface KnownBug {
   sanitizerReport?: boolean;
 }
 
-const asyncPhases = ['signManyAsync', 'signManyIntoAsync', 'verifyManyAsync'];
-
 export const KNOWN_BUGS: KnownBug[] = [
   {
     id: 'native-huge-array-error-class',
