@@ -17,6 +17,7 @@ import {
   optionsArg,
   outputArg,
   SIGN_CHUNK,
+  signCountArg,
   splitSignatures,
   VERIFY_CHUNK,
   type ResolvedOptions,
@@ -120,6 +121,7 @@ export function nativeBatch(addon: NativeBatchAddon): BatchFunctions {
     let list: readonly unknown[];
     try {
       list = arrayArg(messages, 'messages');
+      signCountArg(list);
       if (withOutput) outputArg(output, list.length, SIG);
       if (opts.signal?.aborted) throw abortError(opts.signal);
     } catch (error) {

@@ -35,6 +35,21 @@ function rangeError(message: string): RangeError & { code: string } {
   return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
 }
 
+/**
+ * The most messages one signing batch takes: n × 64 bytes of signatures must fit in one Buffer
+ * (4 GiB in Node 20), the same on every Node version. native/batch.cc has the same limit and words.
+ */
+export const MAX_BATCH_SIGNATURES = 2 ** 26;
+
+/** `list.length`, refused with a RangeError past MAX_BATCH_SIGNATURES (before anything is allocated). */
+export function signCountArg(list: readonly unknown[]): number {
+  const n = list.length;
+  if (n > MAX_BATCH_SIGNATURES) {
+    throw rangeError(`messages has ${n} elements; a batch signs at most ${MAX_BATCH_SIGNATURES}`);
+  }
+  return n;
+}
+
 function positiveIntegerOption(value: unknown, what: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') throw argTypeError(`${what} must be a number`);

@@ -12,7 +12,7 @@
  * Codes: ERR_CA_INVALID (not `<prefix>:<rest>`, unknown prefix, no `<algo>:`, text with a hash
  * other than sha256 — Nix's messages), plus the ERR_HASH_* codes of the hash inside.
  */
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, excerpt, NarsignError } from './errors';
 import { formatHash, Hash, isHashAlgorithm, parseHashUnprefixed } from './hash';
 
 /** How a path's contents were hashed: the file's bytes (flat) or its NAR serialisation (recursive). */
@@ -30,15 +30,15 @@ function caError(message: string): NarsignError {
 export function parseContentAddress(text: string): ContentAddress {
   if (typeof text !== 'string') throw argTypeError('the content address must be a string');
   const colon = text.indexOf(':');
-  if (colon < 0) throw caError(`not a content address because it is not in the form '<prefix>:<rest>': ${text}`);
+  if (colon < 0) throw caError(`not a content address because it is not in the form '<prefix>:<rest>': ${excerpt(text)}`);
   const prefix = text.slice(0, colon);
   let rest = text.slice(colon + 1);
 
   const takeAlgorithm = () => {
     const sep = rest.indexOf(':');
-    if (sep < 0) throw caError(`content address hash must be in form '<algo>:<hash>', but found: ${text}`);
+    if (sep < 0) throw caError(`content address hash must be in form '<algo>:<hash>', but found: ${excerpt(text)}`);
     const name = rest.slice(0, sep);
-    if (!isHashAlgorithm(name)) throw new NarsignError('ERR_HASH_UNKNOWN_ALGORITHM', `unknown hash algorithm '${name}' in content address '${text}'`);
+    if (!isHashAlgorithm(name)) throw new NarsignError('ERR_HASH_UNKNOWN_ALGORITHM', `unknown hash algorithm '${excerpt(name)}' in content address '${excerpt(text)}'`);
     rest = rest.slice(sep + 1);
     return name;
   };
@@ -57,7 +57,7 @@ export function parseContentAddress(text: string): ContentAddress {
     const algo = takeAlgorithm();
     return { type: 'fixed', method, hash: parseHashUnprefixed(rest, algo) };
   }
-  throw caError(`content address prefix '${prefix}' is unrecognized. Recognized prefixes are 'text' or 'fixed'`);
+  throw caError(`content address prefix '${excerpt(prefix)}' is unrecognized. Recognized prefixes are 'text' or 'fixed'`);
 }
 
 /** Writes a content address as Nix's `renderContentAddress` does (hash in nix32). */

@@ -28,6 +28,16 @@ export function argTypeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): Ty
   return error;
 }
 
+/**
+ * `text` as quoted in an error message: whole when short (as Nix quotes it), cut to its first 256
+ * characters past 512, so a hostile megabyte of input does not become a megabyte of message.
+ */
+export function excerpt(text: string): string {
+  if (text.length <= 512) return text;
+  const cut = /[\uD800-\uDBFF]/.test(text[255]) ? 255 : 256; // never split a surrogate pair
+  return `${text.slice(0, cut)}… (${text.length} characters in all)`;
+}
+
 export function isNarsignError(value: unknown, code?: string): value is NarsignError {
   return value instanceof NarsignError && (code === undefined || value.code === code);
 }

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { decodeNix32, encodeNix32, nix32Length } from './base32';
 import { decodeNixBase64, encodeBase64 } from './base64';
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, excerpt, NarsignError } from './errors';
 
 export type HashAlgorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
 export type HashFormat = 'base16' | 'nix32' | 'base64' | 'sri';
@@ -39,7 +39,7 @@ export function isHashAlgorithm(name: unknown): name is HashAlgorithm {
 
 function algorithmOf(name: string, original: string): HashAlgorithm {
   if (isHashAlgorithm(name)) return name;
-  throw new NarsignError('ERR_HASH_UNKNOWN_ALGORITHM', `unknown hash algorithm '${name}' in hash '${original}'`);
+  throw new NarsignError('ERR_HASH_UNKNOWN_ALGORITHM', `unknown hash algorithm '${excerpt(name)}' in hash '${excerpt(original)}'`);
 }
 
 function hexDigit(c: number): number {
@@ -54,7 +54,7 @@ function decodeBase16(text: string, size: number): Buffer {
   for (let i = 0; i < size; i++) {
     const hi = hexDigit(text.charCodeAt(2 * i));
     const lo = hexDigit(text.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) throw new NarsignError('ERR_HASH_INVALID_BASE16', `invalid base-16 hash '${text}'`);
+    if (hi < 0 || lo < 0) throw new NarsignError('ERR_HASH_INVALID_BASE16', `invalid base-16 hash '${excerpt(text)}'`);
     out[i] = (hi << 4) | lo;
   }
   return out;
@@ -68,10 +68,10 @@ function decodeBase64Digest(text: string, size: number, sri: boolean): Buffer {
   try {
     digest = decodeNixBase64(text);
   } catch (error) {
-    throw new NarsignError('ERR_HASH_INVALID_BASE64', `invalid ${sri ? 'SRI' : 'base-64'} hash '${text}': ${(error as Error).message}`, { cause: error });
+    throw new NarsignError('ERR_HASH_INVALID_BASE64', `invalid ${sri ? 'SRI' : 'base-64'} hash '${excerpt(text)}': ${(error as Error).message}`, { cause: error });
   }
   if (digest.length !== size) {
-    throw new NarsignError('ERR_HASH_INVALID_BASE64', `invalid ${sri ? 'SRI' : 'base-64'} hash '${text}': ${digest.length} bytes, expected ${size}`);
+    throw new NarsignError('ERR_HASH_INVALID_BASE64', `invalid ${sri ? 'SRI' : 'base-64'} hash '${excerpt(text)}': ${digest.length} bytes, expected ${size}`);
   }
   return digest;
 }
@@ -84,11 +84,11 @@ function decodeDigest(rest: string, algo: HashAlgorithm, sri: boolean): Buffer {
     try {
       return decodeNix32(rest, size);
     } catch (error) {
-      throw new NarsignError('ERR_HASH_INVALID_NIX32', `invalid base-32 hash '${rest}': ${(error as Error).message}`, { cause: error });
+      throw new NarsignError('ERR_HASH_INVALID_NIX32', `invalid base-32 hash '${excerpt(rest)}': ${(error as Error).message}`, { cause: error });
     }
   }
   if (sri || rest.length === base64Length(size)) return decodeBase64Digest(rest, size, sri);
-  throw new NarsignError('ERR_HASH_WRONG_LENGTH', `hash '${rest}' has wrong length for hash type '${algo}'`);
+  throw new NarsignError('ERR_HASH_WRONG_LENGTH', `hash '${excerpt(rest)}' has wrong length for hash type '${algo}'`);
 }
 
 function checkString(text: unknown, what: string): asserts text is string {
@@ -108,7 +108,7 @@ export function parseHash(text: string): Hash {
     sep = text.indexOf('-');
     sri = sep >= 0;
   }
-  if (sep < 0) throw new NarsignError('ERR_HASH_MISSING_ALGORITHM', `hash '${text}' does not include a type`);
+  if (sep < 0) throw new NarsignError('ERR_HASH_MISSING_ALGORITHM', `hash '${excerpt(text)}' does not include a type`);
   const algo = algorithmOf(text.slice(0, sep), text);
   return { algo, digest: decodeDigest(text.slice(sep + 1), algo, sri) };
 }
@@ -133,12 +133,12 @@ export function parseAnyHash(text: string, algo?: HashAlgorithm): Hash {
   if (algo !== undefined && !isHashAlgorithm(algo)) throw argTypeError(`unknown hash algorithm ${JSON.stringify(algo)}`, 'ERR_INVALID_ARG_VALUE');
   // As Nix: a ':' or '-' anywhere means a prefix (none of the encodings uses either character).
   if (!text.includes(':') && !text.includes('-')) {
-    if (algo === undefined) throw new NarsignError('ERR_HASH_MISSING_ALGORITHM', `hash '${text}' does not include a type, nor is the type otherwise known from context`);
+    if (algo === undefined) throw new NarsignError('ERR_HASH_MISSING_ALGORITHM', `hash '${excerpt(text)}' does not include a type, nor is the type otherwise known from context`);
     return parseHashUnprefixed(text, algo);
   }
   const hash = parseHash(text);
   if (algo !== undefined && hash.algo !== algo) {
-    throw new NarsignError('ERR_HASH_WRONG_ALGORITHM', `hash '${text}' should have type '${algo}'`);
+    throw new NarsignError('ERR_HASH_WRONG_ALGORITHM', `hash '${excerpt(text)}' should have type '${algo}'`);
   }
   return hash;
 }

@@ -24,7 +24,8 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, excerpt, NarsignError } from './errors';
+import { readKeyFile } from './key-files';
 import { parsePublicKey, parseSecretKey, type PublicKey } from './keys';
 
 /** Where settings come from: a file, or text such as the NIX_CONFIG environment variable. */
@@ -152,7 +153,7 @@ function quotable(text: string): boolean {
   for (const [run] of text.matchAll(/[A-Za-z0-9+/=]{16,}/g)) if (/[A-Z]/.test(run) && /[a-z]/.test(run)) return false;
   return true;
 }
-const quote = (text: string): string => (quotable(text) ? `'${text}'` : '(not shown: it looks like key material)');
+const quote = (text: string): string => (quotable(text) ? `'${excerpt(text)}'` : '(not shown: it looks like key material)');
 
 function parseBool(value: string, setting: string, where: { file: string; line: number }): boolean {
   if (value === 'true' || value === 'yes' || value === '1') return true;
@@ -291,9 +292,13 @@ export function readNixConf(options: ReadNixConfOptions = {}): NixConf {
     for (const { value: file, origin } of secretFiles) {
       let contents: string;
       try {
-        contents = readFileSync(file, 'utf8');
+        // Through readKeyFile's limits (a key file holds at most 64 KiB), wiping its buffer after.
+        contents = readKeyFile(file, { secret: true });
       } catch (error) {
-        skippedSecretKeyFiles.push({ path: file, reason: (error as NodeJS.ErrnoException).code ?? String(error) });
+        // Too large is a configuration error, as an unparsable key is; a file that cannot be
+        // opened (or is not a regular file) is skipped, as Nix skips it.
+        if (!(error instanceof NarsignError) || error.code !== 'ERR_KEY_FILE') throw withOrigin(error, origin);
+        skippedSecretKeyFiles.push({ path: file, reason: (error.cause as NodeJS.ErrnoException | undefined)?.code ?? 'not a regular file' });
         continue;
       }
       const secret = parseConfiguredKey(() => parseSecretKey(contents, `secret key file ${file}, ${describe(origin)}`), origin);
@@ -325,10 +330,15 @@ function parseConfiguredKey<T>(parse: () => T, origin: ConfigOrigin): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof NarsignError) {
-      error.file = origin.file;
-      error.line = origin.line;
-    }
-    throw error;
+    throw withOrigin(error, origin);
   }
+}
+
+/** `error`, a NarsignError given the config file and line it came from. */
+function withOrigin(error: unknown, origin: ConfigOrigin): unknown {
+  if (error instanceof NarsignError) {
+    error.file = origin.file;
+    error.line = origin.line;
+  }
+  return error;
 }

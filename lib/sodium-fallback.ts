@@ -13,6 +13,7 @@ import {
   optionsArg,
   outputArg,
   SIGN_CHUNK,
+  signCountArg,
   splitSignatures,
   VERIFY_CHUNK,
 } from './batch-shared';
@@ -199,7 +200,7 @@ async function signManyAsyncImpl(
   const opts = optionsArg(options);
   const sk = secretKeyArg(secretKey);
   const list = arrayArg(messages, 'messages');
-  const n = list.length;
+  const n = signCountArg(list);
   if (withOutput) outputArg(output, n, SIG);
   if (opts.signal?.aborted) throw abortError(opts.signal);
   const chunk = chunkSizeFor(n, 1, SIGN_CHUNK.min / 2, SIGN_CHUNK.max / 4, opts.chunkSize);
@@ -227,9 +228,17 @@ const batchFunctions = {
   signMany(secretKey: SigningKey, messages: readonly Message[]): Buffer[] {
     const sk = secretKeyArg(secretKey);
     const list = arrayArg(messages, 'messages');
-    const n = list.length; // read once, as native code does: an element's getter may resize the array
-    const flat = Buffer.allocUnsafeSlow(n * SIG);
-    withKeyCopy(sk, (key) => signRange(key, list, 0, n, flat));
+    const n = signCountArg(list); // read once, as native code does: an element's getter may resize the array
+    let flat = Buffer.alloc(0);
+    withKeyCopy(sk, (key) => {
+      // Element 0 is signed before n × 64 bytes are allocated, as native code does: an array of
+      // holes fails on messages[0] without first costing gigabytes.
+      const first = Buffer.allocUnsafe(SIG);
+      if (n > 0) signRange(key, list, 0, 1, first);
+      flat = Buffer.allocUnsafeSlow(n * SIG);
+      if (n > 0) flat.set(first);
+      signRange(key, list, 1, n, flat.subarray(SIG));
+    });
     const views = new Array<Buffer>(n);
     splitSignatures(flat, 0, n, views, SIG);
     return views;
@@ -238,7 +247,7 @@ const batchFunctions = {
   signManyInto<T extends ArrayBufferView>(secretKey: SigningKey, messages: readonly Message[], output: T): T {
     const sk = secretKeyArg(secretKey);
     const list = arrayArg(messages, 'messages');
-    const n = list.length;
+    const n = signCountArg(list);
     outputArg(output, n, SIG);
     const scratch = Buffer.allocUnsafe(n * SIG);
     withKeyCopy(sk, (key) => signRange(key, list, 0, n, scratch));

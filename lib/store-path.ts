@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { encodeNix32, NIX32_ALPHABET } from './base32';
 import type { ContentAddress, FileIngestionMethod } from './content-address';
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, excerpt, NarsignError } from './errors';
 import { formatHash, Hash } from './hash';
 
 /** Characters of the hash part (20 bytes in nix32). */
@@ -64,18 +64,18 @@ function show(c: number): string {
  */
 function nameProblem(name: string, subject: string): { code: string; message: string } | undefined {
   const invalid = (message: string) => ({ code: 'ERR_STORE_PATH_NAME_INVALID', message });
-  if (name.length === 0) return invalid(`store path '${subject}' has an empty name`);
-  if (name.length > MAX_NAME_LENGTH) return invalid(`store path '${subject}' has a name longer than ${MAX_NAME_LENGTH} characters`);
+  if (name.length === 0) return invalid(`store path '${excerpt(subject)}' has an empty name`);
+  if (name.length > MAX_NAME_LENGTH) return invalid(`store path '${excerpt(subject)}' has a name longer than ${MAX_NAME_LENGTH} characters`);
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c > 255 || NAME_CHARS[c] === 0) return invalid(`store path '${subject}' contains illegal character '${show(c)}'`);
+    if (c > 255 || NAME_CHARS[c] === 0) return invalid(`store path '${excerpt(subject)}' contains illegal character '${show(c)}'`);
   }
   if (name.charCodeAt(0) === 0x2e /* . */) {
     const dots = name.charCodeAt(1) === 0x2e ? 2 : 1;
     if (name.length === dots || name.charCodeAt(dots) === 0x2d /* - */) {
       return {
         code: 'ERR_STORE_PATH_NAME_RESERVED',
-        message: `store path '${subject}' has the name '${name}', which is not valid: its first dash-separated component must not be '${'.'.repeat(dots)}'`,
+        message: `store path '${excerpt(subject)}' has the name '${excerpt(name)}', which is not valid: its first dash-separated component must not be '${'.'.repeat(dots)}'`,
       };
     }
   }
@@ -113,17 +113,17 @@ export function storePathBaseNameProblem(text: string, start = 0, end = text.len
 /** The precise problem with a base name that failed the fast check (or undefined for a valid name starting with '.'). */
 function baseNameProblemSlow(baseName: string): { code: string; message: string } | undefined {
   if (baseName.length < HASH_PART_LENGTH + 1) {
-    return { code: 'ERR_STORE_PATH_TOO_SHORT', message: `'${baseName}' is too short to be a valid store path` };
+    return { code: 'ERR_STORE_PATH_TOO_SHORT', message: `'${excerpt(baseName)}' is too short to be a valid store path` };
   }
   for (let i = 0; i < HASH_PART_LENGTH; i++) {
     const c = baseName.charCodeAt(i);
     if (c > 255 || HASH_CHARS[c] === 0) {
-      return { code: 'ERR_STORE_PATH_HASH_INVALID', message: `store path '${baseName}' contains illegal base-32 character '${show(c)}'` };
+      return { code: 'ERR_STORE_PATH_HASH_INVALID', message: `store path '${excerpt(baseName)}' contains illegal base-32 character '${show(c)}'` };
     }
   }
   const sep = baseName.charCodeAt(HASH_PART_LENGTH);
   if (sep !== 0x2d) {
-    return { code: 'ERR_STORE_PATH_SEPARATOR', message: `store path '${baseName}' has '${show(sep)}' after its hash part, not '-'` };
+    return { code: 'ERR_STORE_PATH_SEPARATOR', message: `store path '${excerpt(baseName)}' has '${show(sep)}' after its hash part, not '-'` };
   }
   return nameProblem(baseName.slice(HASH_PART_LENGTH + 1), baseName);
 }

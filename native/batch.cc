@@ -22,6 +22,10 @@ namespace {
 constexpr size_t kSigBytes = crypto_sign_BYTES;
 constexpr size_t kPublicKeyBytes = crypto_sign_PUBLICKEYBYTES;
 constexpr size_t kSecretKeyBytes = crypto_sign_SECRETKEYBYTES;
+// n × 64 bytes of signatures must fit in one Buffer (4 GiB in Node 20), on every Node version alike.
+constexpr uint32_t kMaxBatchSignatures = 1u << 26;
+// The most items' room a chunk reserves before it has read them (larger chunks grow as they read).
+constexpr size_t kReserveLimit = 65536;
 
 // Turns a failed napi call (e.g. a getter that threw) into the C++ exception node-addon-api expects.
 inline void Check(napi_env env, napi_status status) {
@@ -117,7 +121,7 @@ class MessageArena {
   void Reset(size_t count) {
     size_ = 0;
     ends_.clear();
-    ends_.reserve(count);
+    ends_.reserve(count < kReserveLimit ? count : kReserveLimit);
     expected_ = count;
   }
 
@@ -165,7 +169,7 @@ class MessageArena {
       if (want < predicted) want = predicted;
       if (want < size_ + extra) want = size_ + extra;
       void* grown = std::realloc(data_, want);
-      if (grown == nullptr) throw Napi::Error::New(env, "narsign: out of memory copying a batch");
+      if (grown == nullptr) throw std::bad_alloc();  // Guarded<…>: ERR_OUT_OF_MEMORY
       data_ = static_cast<uint8_t*>(grown);
       cap_ = want;
     }
@@ -288,9 +292,7 @@ void RangeArgs(napi_env env, const Napi::CallbackInfo& info, uint32_t length, ui
     if (!info[arg].IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", std::string(what) + " must be a number");
     double value = info[arg].As<Napi::Number>().DoubleValue();
     if (!(value >= 0 && value <= 4294967295.0) || value != static_cast<double>(static_cast<uint32_t>(value))) {
-      Napi::RangeError error = Napi::RangeError::New(env, std::string(what) + " is out of range");
-      error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
-      throw error;
+      ThrowRangeError(env, std::string(what) + " is out of range");
     }
     return static_cast<uint32_t>(value);
   };
@@ -299,9 +301,7 @@ void RangeArgs(napi_env env, const Napi::CallbackInfo& info, uint32_t length, ui
   // A chunk is never longer than the array was when the batch began (lib/batch-native.ts); this
   // bound only keeps a direct caller from asking for absurd amounts of memory.
   if (*start > *end || (*end - *start > length && *end - *start > 65536)) {
-    Napi::RangeError error = Napi::RangeError::New(env, "start/end do not describe a chunk of the array");
-    error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
-    throw error;
+    ThrowRangeError(env, "start/end do not describe a chunk of the array");
   }
 }
 
@@ -460,7 +460,15 @@ Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
 
   std::unique_ptr<ChunkMemory> memory = state->TakeMemory();
   size_t n = end - start;
-  if (memory->keys.size() < n * kVerifyRecord) memory->keys.resize(n * kVerifyRecord);
+  // Grown as items arrive (up to kReserveLimit at once): a chunk of 2^31 holes fails on its first
+  // item, not on reserving 2^31 × 96 bytes.
+  auto recordAt = [&](size_t k) {
+    if (memory->keys.size() < (k + 1) * kVerifyRecord) {
+      size_t room = k + (n - k < kReserveLimit ? n - k : kReserveLimit);
+      memory->keys.resize(room * kVerifyRecord);
+    }
+    return memory->keys.data() + k * kVerifyRecord;
+  };
   MessageArena& messages = memory->messages;
   messages.Reset(n);
   try {
@@ -469,7 +477,7 @@ Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
       ItemValues values = ReadItem(env, info[1], i);
       const uint8_t* publicKey = ItemPublicKey(env, values.publicKey, i);
       const uint8_t* signature = ItemSignature(env, values.signature, i);
-      uint8_t* record = memory->keys.data() + static_cast<size_t>(i - start) * kVerifyRecord;
+      uint8_t* record = recordAt(i - start);
       std::memcpy(record, publicKey, kPublicKeyBytes);
       std::memcpy(record + kPublicKeyBytes, signature, kSigBytes);
       ArgStatus status = messages.Append(env, values.message);
@@ -491,9 +499,28 @@ Napi::Value SignMany(const Napi::CallbackInfo& info) {
   StackSecretKey secretKey(SecretKeyArg(info[0]));
   napi_value messages = info[1];
   uint32_t n = ArrayArg(env, messages, "messages");
+  // The same limit and words as lib/batch-shared.ts's signCountArg (the fallback's).
+  if (n > kMaxBatchSignatures) {
+    ThrowRangeError(env, "messages has " + std::to_string(n) + " elements; a batch signs at most " +
+                             std::to_string(kMaxBatchSignatures));
+  }
   size_t total = static_cast<size_t>(n) * kSigBytes;
   bool hasOutput = !info[2].IsUndefined();
   if (hasOutput) OutputArg(env, info[2], total);
+
+  Message message;
+  auto signAt = [&](uint32_t i, uint8_t* signature) {
+    Napi::HandleScope scope(info.Env());
+    napi_value value;
+    Check(env, napi_get_element(env, messages, i, &value));
+    ArgStatus status = message.Read(env, value);
+    if (status != ArgStatus::kOk) ThrowArgStatus(env, status, Element("messages", i));
+    crypto_sign_detached(signature, nullptr, message.data(), message.size(), secretKey.bytes);
+  };
+  // Element 0 is read and signed before n × 64 bytes are allocated: an array that is all holes
+  // (new Array(2 ** 26)) fails on messages[0] without first costing 4 GiB.
+  uint8_t first[kSigBytes];
+  if (n > 0) signAt(0, first);
 
   // Into a Buffer nobody else can see yet, or (with a caller's output) into scratch memory first.
   Napi::Buffer<uint8_t> fresh;
@@ -501,22 +528,14 @@ Napi::Value SignMany(const Napi::CallbackInfo& info) {
   uint8_t* signatures;
   if (hasOutput) {
     scratch.reset(new (std::nothrow) uint8_t[total + 1]);
-    if (!scratch) throw Napi::Error::New(env, "narsign: out of memory signing a batch");
+    if (!scratch) throw std::bad_alloc();
     signatures = scratch.get();
   } else {
     fresh = Napi::Buffer<uint8_t>::New(env, total);
     signatures = fresh.Data();
   }
-  Message message;
-  for (uint32_t i = 0; i < n; i++) {
-    Napi::HandleScope scope(info.Env());
-    napi_value value;
-    Check(env, napi_get_element(env, messages, i, &value));
-    ArgStatus status = message.Read(env, value);
-    if (status != ArgStatus::kOk) ThrowArgStatus(env, status, Element("messages", i));
-    crypto_sign_detached(signatures + static_cast<size_t>(i) * kSigBytes, nullptr, message.data(), message.size(),
-                         secretKey.bytes);
-  }
+  if (n > 0) std::memcpy(signatures, first, kSigBytes);
+  for (uint32_t i = 1; i < n; i++) signAt(i, signatures + static_cast<size_t>(i) * kSigBytes);
   if (!hasOutput) return fresh;
   std::memcpy(OutputArg(env, info[2], total), signatures, total);
   return info[2];

@@ -22,6 +22,8 @@ struct AddonData {
                                       uint32_t index);
 // TypeError carrying a stable `code` too; `message` names the argument.
 [[noreturn]] void ThrowTypeError(Napi::Env env, const char* code, const std::string& message);
+// RangeError with code ERR_OUT_OF_RANGE: a number or a count past its documented limit.
+[[noreturn]] void ThrowRangeError(Napi::Env env, const std::string& message);
 
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
 

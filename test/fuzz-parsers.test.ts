@@ -381,6 +381,26 @@ test('limits: key files past MAX_KEY_FILE_BYTES are refused before reading; huge
   }
 });
 
+test('limits: a megabyte of bad hash, store path or content address makes a short message that still shows its start', (t) => {
+  const mib = 1024 * 1024;
+  const cases: Array<[string, () => unknown, string]> = [
+    ['base-16 hash', () => parseHash(`sha256:${'z'.repeat(mib)}`), 'zzzz'],
+    ['hash without a type', () => parseAnyHash('q'.repeat(mib)), 'qqqq'],
+    ['store path', () => parseStorePath(`/nix/store/${'a'.repeat(32)}-${'x'.repeat(mib)}`), `${'a'.repeat(32)}-xxxx`],
+    ['content address', () => parseContentAddress(`fixed:${'w'.repeat(mib)}`), 'wwww'],
+    ['content address prefix', () => parseContentAddress(`${'p'.repeat(mib)}:x`), 'pppp'],
+  ];
+  for (const [what, run, start] of cases) {
+    const e = expectCoded(run).error;
+    t.truthy(e, `${what}: no coded error`);
+    t.true(e!.message.length < 2000, `${what}: a ${e!.message.length}-character message`);
+    t.true(e!.message.includes(start), `${what}: the message does not show the input's start: ${e!.message.slice(0, 200)}`);
+    t.regex(e!.message, /\(\d{7} characters in all\)/, `${what}: the message does not say how long the input was`);
+  }
+  // Short inputs are quoted whole, as Nix quotes them.
+  t.regex(expectCoded(() => parseHash('sha256:zz')).error!.message, /'zz'/);
+});
+
 // ---- signing and verifying mutated narinfos -----------------------------------------------------------------
 
 test('verifyNarinfo/signNarinfo on mutated real narinfos: verdicts or narinfo codes; signing edits only its Sig line', (t) => {
@@ -528,7 +548,7 @@ test('base64: decodeNixBase64 inverts Node\'s encoder, ignores newlines, and sto
 
 // ---- nix.conf --------------------------------------------------------------------------------------------------
 
-const NIXCONF_CODES = /^ERR_(NIXCONF_[A-Z0-9_]+|KEY_CORRUPT|KEY_NAME_INVALID|BASE64_INVALID|SECRET_KEY_INVALID|SECRET_KEY_MISMATCH|PUBLIC_KEY_INVALID)$/;
+const NIXCONF_CODES = /^ERR_(NIXCONF_[A-Z0-9_]+|KEY_CORRUPT|KEY_NAME_INVALID|BASE64_INVALID|SECRET_KEY_INVALID|SECRET_KEY_MISMATCH|PUBLIC_KEY_INVALID|KEY_FILE_TOO_LARGE)$/;
 const SETTINGS = ['trusted-public-keys', 'extra-trusted-public-keys', 'binary-cache-public-keys', 'extra-binary-cache-public-keys', 'secret-key-files', 'extra-secret-key-files', 'require-sigs', 'substituters', 'include', '!include', '#', ''];
 
 test('nix.conf: fuzzed text (secret keys pasted anywhere) reads or fails with a code, never showing the secret', (t) => {

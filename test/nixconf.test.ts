@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findNixConf, NIX_DEFAULT_TRUSTED_PUBLIC_KEY, readNixConf, type NixConf } from '../lib/nixconf';
 import { NarsignError } from '../lib/errors';
+import { MAX_KEY_FILE_BYTES } from '../lib/key-files';
 import { keyVectors, CACHE_NIXOS_ORG_KEY } from './helpers/vectors';
 import { splitNixString } from './helpers/oracles';
 
@@ -190,8 +191,14 @@ test('secret-key-files: their public halves are trusted after trusted-public-key
   t.is(conf.trustedPublicKeys[1].secretKeyFile, sk);
   t.deepEqual(conf.trustedPublicKeys[1].origin, { file: 'test.conf', line: 2, setting: 'secret-key-files', entry: 2, column: 20 + path.join(dir, 'nope.sk').length + 1 });
   t.deepEqual(conf.secretKeyFiles.map((f) => f.path), [path.join(dir, 'nope.sk'), sk, dir]);
-  t.deepEqual(conf.skippedSecretKeyFiles, [{ path: path.join(dir, 'nope.sk'), reason: 'ENOENT' }, { path: dir, reason: 'EISDIR' }]);
+  t.deepEqual(conf.skippedSecretKeyFiles, [{ path: path.join(dir, 'nope.sk'), reason: 'ENOENT' }, { path: dir, reason: 'not a regular file' }]);
   t.deepEqual(keyStrings(readText(`trusted-public-keys =\nextra-secret-key-files = ${sk}\n`)), [F_PUB]);
+  // Read through readKeyFile's limit: a file past 64 KiB is a configuration error naming the line.
+  const huge = write('huge.sk', `${F_SEC}${'\n'.repeat(MAX_KEY_FILE_BYTES)}`);
+  const e = t.throws(() => readText(`secret-key-files = ${huge}\n`), { instanceOf: NarsignError });
+  t.is(e?.code, 'ERR_KEY_FILE_TOO_LARGE');
+  t.is(e?.line, 1);
+  t.false(e!.message.includes(F_SEC.split(':')[1]), 'the message shows the key');
   const unread = readNixConf({ sources: { name: 'x', text: `trusted-public-keys =\nsecret-key-files = ${sk}\n` }, readSecretKeyFiles: false });
   t.deepEqual(keyStrings(unread), []);
   t.is(unread.secretKeyFiles.length, 1);

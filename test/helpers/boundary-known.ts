@@ -27,15 +27,6 @@ export interface KnownBug {
 }
 
 export const KNOWN_BUGS: KnownBug[] = [
-  {
-    id: 'native-huge-array-error-class',
-    backends: ['native'],
-    file: 'native/batch.cc (SignMany allocates messages.length × 64 bytes before reading any element)',
-    summary:
-      'signMany(key, new Array(2 ** 32 - 1)) throws a plain Error ERR_BUFFER_TOO_LARGE (the fallback: RangeError ERR_OUT_OF_RANGE); ' +
-      'both allocate n × 64 bytes before the first element is checked (a 2 ** 26-hole array allocates 4 GiB, then fails on element 0)',
-    matches: () => false, // only the deterministic reproduction finds it
-  },
 ];
 
 export function knownBug(backend: string, phase: string, complaint: string, input: string): KnownBug | undefined {
