@@ -5,7 +5,8 @@
     {
       "target_name": "narsign",
       "sources": [
-        "native/addon.cc", "native/args.cc", "native/errors.cc", "native/ed25519.cc", "native/batch.cc", "native/signer.cc"
+        "native/addon.cc", "native/args.cc", "native/errors.cc", "native/ed25519.cc", "native/batch.cc", "native/signer.cc",
+        "native/files.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -16,7 +16,23 @@ type BatchName = 'signMany' | 'signManyInto' | 'verifyMany' | 'signManyAsync' | 
 interface NativeAddon extends Omit<Ed25519Backend, BatchName>, Omit<NativeBatchAddon, 'SIGNATUREBYTES'> {
   setErrorClass(errorClass: typeof NarsignError): void;
   signDetachedInto(secretKey: SigningKey, message: Message, output: Uint8Array): void;
+  readFiles: NativeFiles['readFiles'];
+  writeFiles: NativeFiles['writeFiles'];
   libsodiumVersion: string;
+}
+
+/** native/files.cc: batched file I/O on the libuv pool (used by lib/fs-batch.ts). */
+export interface NativeFiles {
+  readFiles(paths: readonly string[], callback: (error: unknown, result?: { data: Buffer; records: Int32Array }) => void): void;
+  writeFiles(
+    dir: string,
+    temps: readonly string[],
+    targets: readonly string[],
+    contents: readonly string[],
+    modes: readonly number[],
+    durability: 0 | 1 | 2,
+    callback: (error: unknown, records?: Int32Array) => void,
+  ): void;
 }
 
 const packageRoot = path.join(__dirname, '..');
@@ -26,6 +42,7 @@ function loadNative(): Ed25519Backend {
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
   const addon = nodeGypBuild(packageRoot) as NativeAddon;
   addon.setErrorClass(NarsignError);
+  nativeFilesOfAddon = { readFiles: addon.readFiles, writeFiles: addon.writeFiles };
   // The addon's functions as they are, plus the batch functions (the async ones are scheduled in JS),
   // and signDetached writing into a 64-byte view of a shared 64 KiB slab instead of a Buffer made in
   // C++ (~1.5 µs, several per cent of a signature) or by Buffer.allocUnsafe (its 8 KiB pool costs
@@ -50,6 +67,8 @@ function loadNative(): Ed25519Backend {
     },
   };
 }
+
+let nativeFilesOfAddon: NativeFiles | undefined;
 
 function loadFallback(): Ed25519Backend {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -83,3 +102,5 @@ const chosen = choose();
 /** Which implementation is in use: `'native'` (our addon) or `'sodium-native'` (the fallback). */
 export const backend: BackendName = chosen.name;
 export const impl: Ed25519Backend = chosen.impl;
+/** The addon's batched file I/O, on the native backend only. */
+export const nativeFiles: NativeFiles | undefined = chosen.name === 'native' ? nativeFilesOfAddon : undefined;

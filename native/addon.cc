@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "ed25519.h"
 #include "errors.h"
+#include "files.h"
 #include "signer.h"
 
 namespace narsign {
@@ -34,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("verifyDetached", Napi::Function::New(env, VerifyDetached, "verifyDetached"));
   exports.Set("createSigner", Napi::Function::New(env, CreateSigner, "createSigner"));
   InitBatch(env, exports);
+  InitFiles(env, exports);
   return exports;
 }
 

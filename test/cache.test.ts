@@ -6,7 +6,7 @@ import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { signCache, verifyCache } from '../lib/cache';
+import { signCache, verifyCache, verifyNarinfoFiles } from '../lib/cache';
 import { generateSecretKey, parseSecretKey, toPublicKey } from '../lib/keys';
 import { inShard } from '../lib/shard';
 import { corpusCache, fixtureTexts, makeCache, snapshot, tempDir } from './helpers/cache-dir';
@@ -149,6 +149,35 @@ test('a corrupt narinfo fails alone; the rest is signed; nothing half-written', 
   t.is(r.failures[0].code, 'ERR_NARINFO_CORRUPT');
   t.deepEqual(fs.readFileSync(bad), badBytes);
   t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.')), []);
+});
+
+test('I/O failures fail their file alone, with the errno and the syscall, the same on both backends', async (t) => {
+  // (Run once per backend by CI: on the native addon files are read and replaced on the pool by
+  // native/files.cc, on the fallback with fs.*Sync; both must report the same codes and words.)
+  const dir = makeCache(fixtureTexts(['F1', 'F2', 'F3']));
+  const [first, second, third] = fs.readdirSync(dir).filter((n) => n.endsWith('.narinfo')).sort();
+  // The temporary file this process would write for `first` is a directory: creating it fails.
+  fs.mkdirSync(path.join(dir, `.${first}.narsign-${process.pid}.tmp`));
+  // `second` is over the 4 MiB narinfo limit (the addon leaves such files to the JS reader).
+  const big = path.join(dir, second);
+  fs.appendFileSync(big, `X-Padding: ${'x'.repeat(4 * 1024 * 1024)}\n`);
+  const before = { first: fs.readFileSync(path.join(dir, first)), big: fs.readFileSync(big) };
+  const r = await signCache(dir, { keys: secret });
+  t.like(r, { total: 3, signed: 1, failed: 2 });
+  const byFile = Object.fromEntries(r.failures.map((f) => [path.basename(f.file), f]));
+  t.like(byFile[first], { code: 'ERR_IO_EISDIR', message: `${path.join(dir, first)}: is a directory (open)` });
+  t.is(byFile[second].code, 'ERR_NARINFO_LIMIT');
+  t.deepEqual(fs.readFileSync(path.join(dir, first)), before.first);
+  t.deepEqual(fs.readFileSync(big), before.big);
+  t.is(sigsOf(fs.readFileSync(path.join(dir, third), 'utf8'), 'test-cache-1').length, 1);
+  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.') && n !== `.${first}.narsign-${process.pid}.tmp`), []);
+
+  // Reading: a file that is missing, and one that is a directory.
+  const missing = path.join(dir, 'missing.narinfo');
+  const v = await verifyNarinfoFiles([path.join(dir, third), missing, path.join(dir, `.${first}.narsign-${process.pid}.tmp`)], { trustedKeys: publicKey });
+  t.like(v, { total: 3, trusted: 1, failed: 2 });
+  t.like(v.problems.find((p) => p.file === missing), { code: 'ERR_IO_ENOENT', message: `${missing}: no such file or directory (open)` });
+  t.like(v.problems.find((p) => p.file !== missing), { code: 'ERR_IO_EISDIR' });
 });
 
 test('abort mid-run: rejects with ERR_ABORTED; every file is the original or fully signed; no temp files', async (t) => {

@@ -55,7 +55,7 @@ const PHASES = [
   'signMany', 'signManyInto', 'signManyAsync', 'signManyIntoAsync', 'verifyMany', 'verifyManyAsync',
   'huge messages', 'sparse and odd arrays',
 ];
-const NATIVE_PHASES = ['addon.signDetached', 'addon.signDetachedInto', 'addon batch jobs', 'addon setErrorClass'];
+const NATIVE_PHASES = ['addon.signDetached', 'addon.signDetachedInto', 'addon batch jobs', 'addon files', 'addon setErrorClass'];
 
 for (const which of backends) {
   // Under the sanitizers only the native run tells anything new (the fallback has no code of ours in C++).

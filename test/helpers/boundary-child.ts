@@ -96,6 +96,8 @@ interface RawAddon {
   publicKeyFromSecretKey(s: unknown): unknown;
   signDetached(sk: unknown, m: unknown): unknown;
   verifyDetached(pk: unknown, s: unknown, m: unknown): unknown;
+  readFiles(...args: unknown[]): unknown;
+  writeFiles(...args: unknown[]): unknown;
 }
 
 /**
@@ -1531,7 +1533,62 @@ function isDetachedBuffer(buffer: ArrayBuffer): boolean {
 const COVERED = new Set([
   'setErrorClass', 'generateKeyPair', 'keyPairFromSeed', 'publicKeyFromSecretKey', 'signDetached', 'signDetachedInto',
   'verifyDetached', 'signMany', 'verifyMany', 'batchJob', 'batchSign', 'batchVerify', 'batchCancel', 'batchClose',
+  'readFiles', 'writeFiles',
 ]);
+
+/**
+ * The batched file I/O exports (native/files.cc) with wrong arguments: a coded error, thrown before
+ * anything is read or written (the directory stays empty), or a callback with per-file records.
+ */
+async function rawFiles(raw: RawAddon): Promise<void> {
+  await runPhase('addon files', async () => {
+    const os = await import('node:os');
+    const fsm = await import('node:fs');
+    const dir = fsm.mkdtempSync(path.join(os.tmpdir(), 'narsign-boundary-files-'));
+    const viaCallback = (fn: 'readFiles' | 'writeFiles', ...args: unknown[]) => () =>
+      new Promise((resolve, reject) => raw[fn](...args, (error: unknown, result: unknown) => (error ? reject(error) : resolve(result))));
+    const readCall = (...args: unknown[]) => () => raw.readFiles(...args);
+    const throwing = Object.defineProperty([], 0, { get: () => { throw sentinel; } }) as unknown[];
+    Object.defineProperty(throwing, 'length', { value: 1 });
+    const records = (n: number, fields: number) => (r: unknown): string | undefined =>
+      r instanceof Int32Array && r.length === n * fields ? undefined : `records ${describe(r)}`;
+    try {
+      await scenario('readFiles()', readCall(), typeErr('paths'));
+      await scenario('readFiles("x", cb)', readCall('x', () => {}), typeErr('paths'));
+      await scenario('readFiles([1], cb)', readCall([1], () => {}), typeErr('paths[0]'));
+      await scenario('readFiles(["a"], "cb")', readCall(['a'], 'cb'), typeErr('callback'));
+      await scenario('readFiles(Proxy([]), cb)', readCall(new Proxy([], {}), () => {}), typeErr('paths'));
+      await scenario('readFiles(2^20 + 1 holes, cb)', readCall(new Array(2 ** 20 + 1), () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'paths' });
+      await scenario('readFiles([getter that throws], cb)', readCall(throwing, () => {}), { ok: false, error: 'sentinel' });
+      await scenario('readFiles([missing, "", NUL], cb)', viaCallback('readFiles', [path.join(dir, 'missing'), '', 'a\0b']), {
+        ok: true,
+        check: (r) => {
+          const rec = (r as { records?: unknown })?.records;
+          return records(3, 4)(rec) ?? ((rec as Int32Array)[1] === -1 && (rec as Int32Array)[2] === 2 /* ENOENT */ && (rec as Int32Array)[10] === 0 ? undefined : `records ${describe(rec)}`);
+        },
+      });
+      const t = path.join(dir, '.t.tmp');
+      const g = path.join(dir, 't');
+      const write = (...args: unknown[]) => () => raw.writeFiles(...args);
+      await scenario('writeFiles()', write(), typeErr('dir'));
+      await scenario('writeFiles(dir with NUL)', write(`${dir}\0x`, [t], [g], ['x'], [0o644], 0, () => {}), typeErr('dir', 'ERR_INVALID_ARG_VALUE'));
+      await scenario('writeFiles(temps not an array)', write(dir, 't', [g], ['x'], [0o644], 0, () => {}), typeErr('temps'));
+      await scenario('writeFiles(lengths differ)', write(dir, [t], [g, g], ['x'], [0o644], 0, () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'same length' });
+      await scenario('writeFiles(durability 3)', write(dir, [t], [g], ['x'], [0o644], 3, () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'durability' });
+      await scenario('writeFiles(durability "1")', write(dir, [t], [g], ['x'], [0o644], '1', () => {}), typeErr('durability'));
+      await scenario('writeFiles(contents[0] a Buffer)', write(dir, [t], [g], [Buffer.from('x')], [0o644], 0, () => {}), typeErr('contents[0]'));
+      await scenario('writeFiles(modes[0] a string)', write(dir, [t], [g], ['x'], ['644'], 0, () => {}), typeErr('modes[0]'));
+      await scenario('writeFiles(temps[0] with NUL)', write(dir, [`${t}\0`], [g], ['x'], [0o644], 0, () => {}), typeErr('temps[0]', 'ERR_INVALID_ARG_VALUE'));
+      await scenario('writeFiles(targets[0] getter throws)', write(dir, [t], throwing, ['x'], [0o644], 0, () => {}), { ok: false, error: 'sentinel' });
+      await scenario('writeFiles(no callback)', write(dir, [t], [g], ['x'], [0o644], 0), typeErr('callback'));
+      if (fsm.readdirSync(dir).length !== 0) broken(`refused writeFiles calls wrote ${fsm.readdirSync(dir).join(', ')}`);
+      await scenario('writeFiles(one file, durable)', viaCallback('writeFiles', dir, [t], [g], ['x'], [0o600], 2), { ok: true, check: records(1, 2) });
+      if (fsm.readFileSync(g, 'utf8') !== 'x' || fsm.existsSync(t)) broken('writeFiles did not replace the file');
+    } finally {
+      fsm.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 /**
  * Every other function the addon exports (new ones included, before anyone writes a precise phase
@@ -1616,6 +1673,7 @@ async function main(): Promise<void> {
   await handPicked();
   if (addon) {
     await rawJobs(addon);
+    await rawFiles(addon);
     await otherExports(addon);
     await hostileErrorClass(addon); // last: it swaps the error class
   }

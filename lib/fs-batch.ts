@@ -1,0 +1,104 @@
+/**
+ * Batched file I/O for whole caches, through the addon (native/files.cc) where it is loaded:
+ *  - readFileBatch: every file of a batch opened, read and closed on the libuv pool in one
+ *    crossing, so the JS thread only parses while the pool reads the next batch and checks
+ *    signatures (reading a 2 KB narinfo with fs.*Sync costs the JS thread about as much as parsing
+ *    it). On the fallback backend every file is "not read" and the caller reads it itself.
+ *  - replaceFiles: a batch of files replaced atomically (temporary file, flush, rename) on the pool
+ *    while the JS thread parses the next batch; its kernel work (create, write, rename) costs the
+ *    JS thread as much as everything else per narinfo. Durable batches are flushed with one
+ *    syncfs(2) instead of one fsync per file where syncfs reports write-back errors (Linux 5.8 and
+ *    later); elsewhere file by file. On the fallback backend callers write with fs.*Sync.
+ */
+import os from 'node:os';
+import { nativeFiles } from './backend';
+
+/** One file of a batch: its bytes and mode bits, the I/O error fs would have thrown, or undefined (read it yourself). */
+export type FileRead = { bytes: Buffer; mode: number } | { error: NodeJS.ErrnoException } | undefined;
+
+const SYSCALLS = ['open', 'fstat', 'read'];
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, number]) => [number, name]));
+
+/** An error shaped like the one fs.openSync / fstatSync / readSync throws for `errno`. */
+function ioError(file: string, errno: number, syscall: string): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+  return Object.assign(new Error(`${code}: ${syscall} '${file}'`), { errno: -errno, code, syscall, path: file });
+}
+
+/** Reads `paths` (see FileRead); never rejects for a file's own problem. */
+export function readFileBatch(paths: readonly string[]): Promise<FileRead[]> {
+  const native = nativeFiles;
+  if (native === undefined || paths.length === 0) return Promise.resolve(new Array<FileRead>(paths.length).fill(undefined));
+  return new Promise((resolve, reject) => {
+    native.readFiles(paths, (error, result) => {
+      if (error || !result) {
+        reject(error);
+        return;
+      }
+      const { data, records } = result;
+      const reads = new Array<FileRead>(paths.length);
+      for (let i = 0; i < paths.length; i++) {
+        const start = records[i * 4], length = records[i * 4 + 1], errno = records[i * 4 + 2], extra = records[i * 4 + 3];
+        if (length >= 0) reads[i] = { bytes: data.subarray(start, start + length), mode: extra };
+        else if (errno > 0) reads[i] = { error: ioError(paths[i], errno, SYSCALLS[extra] ?? 'read') };
+        else reads[i] = undefined;
+      }
+      resolve(reads);
+    });
+  });
+}
+
+/** Linux 5.8 and later: syncfs returns write-back errors (before, it returned 0 regardless). */
+function syncfsReportsErrors(): boolean {
+  if (process.platform !== 'linux') return false;
+  const [major, minor] = os.release().split('.').map(Number);
+  return major > 5 || (major === 5 && minor >= 8);
+}
+
+/** Whether replaceFiles is available (the native backend). */
+export const canReplaceFiles = nativeFiles !== undefined;
+/** Whether a durable replaceFiles flushes with one syncfs per batch; NARSIGN_SYNCFS=0 makes it fsync each file. */
+const useSyncfs = syncfsReportsErrors() && process.env.NARSIGN_SYNCFS !== '0';
+
+const WRITE_SYSCALLS = ['open', 'write', 'fsync', 'close', 'rename', 'syncfs'];
+const DIRECTORY_FSYNC = 6;
+
+export interface FileToReplace {
+  /** The temporary file to write (in the target's directory). */
+  temp: string;
+  target: string;
+  content: string;
+  mode: number;
+}
+
+/**
+ * Replaces each target by its content atomically, on the pool: write the temporary file, flush it
+ * (durable: one syncfs for the batch, or an fsync per file), rename it over the target; then fsync
+ * `dir` (durable). Resolves to each file's I/O error, or undefined where the file was replaced; a
+ * failed file's temporary is removed and its target untouched. Rejects when the directory's fsync
+ * fails (the files are in place, their renames maybe not durable), as the fs.*Sync path throws.
+ */
+export function replaceFiles(dir: string, files: readonly FileToReplace[], durable: boolean): Promise<Array<NodeJS.ErrnoException | undefined>> {
+  const native = nativeFiles;
+  if (native === undefined) return Promise.reject(new Error('replaceFiles needs the native addon'));
+  const durability = !durable ? 0 : useSyncfs ? 2 : 1;
+  return new Promise((resolve, reject) => {
+    native.writeFiles(dir, files.map((f) => f.temp), files.map((f) => f.target), files.map((f) => f.content), files.map((f) => f.mode), durability, (error, records) => {
+      if (error || !records) {
+        reject(error);
+        return;
+      }
+      const errors = new Array<NodeJS.ErrnoException | undefined>(files.length).fill(undefined);
+      for (let i = 0; i < files.length; i++) {
+        const errno = records[i * 2], syscall = records[i * 2 + 1];
+        if (errno === 0) continue;
+        if (syscall === DIRECTORY_FSYNC) {
+          reject(ioError(dir, errno, 'fsync'));
+          return;
+        }
+        errors[i] = ioError(files[i].temp, errno, WRITE_SYSCALLS[syscall] ?? 'write');
+      }
+      resolve(errors);
+    });
+  });
+}

@@ -1,0 +1,299 @@
+// Batched file I/O for whole caches: readFiles and writeFiles (lib/fs-batch.ts).
+//
+// readFiles(paths: string[], callback) reads whole small files on the libuv pool.
+//
+// One AsyncWorker per call: the paths are copied on the JS thread, the pool thread opens, fstats,
+// reads and closes each file into one growing buffer, and the callback gets
+//   { data: Buffer, records: Int32Array }  with 4 int32 per path:
+//   [start, length, errno, modeOrSyscall]
+// - read:     length >= 0, errno 0, the file's mode bits (st_mode & 07777), bytes data[start, start+length);
+// - failed:   length -1, errno > 0, the syscall that failed (0 open, 1 fstat, 2 read);
+// - not read: length -1, errno 0: not a regular file, larger than kFileLimit, past kBatchLimit, or a
+//   path with a NUL byte. The caller reads those itself, so their errors are exactly the usual ones.
+// Errors of the call itself (wrong argument types) throw on the JS thread; per-file problems never do.
+#include "files.h"
+#include "errors.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace narsign {
+namespace {
+
+// A file larger than this is left to the caller (narsign refuses narinfos over 4 MiB anyway).
+constexpr size_t kFileLimit = 4 * 1024 * 1024;
+// One call reads at most this much in all (a batch of real narinfos is a few MiB); the rest is left.
+constexpr size_t kBatchLimit = 64 * 1024 * 1024;
+constexpr int kFields = 4;
+enum Syscall { kOpen = 0, kFstat = 1, kRead = 2 };
+
+class ReadFilesWorker final : public Napi::AsyncWorker {
+ public:
+  ReadFilesWorker(Napi::Function callback, std::vector<std::string> paths)
+      : Napi::AsyncWorker(callback, "narsign:readFiles"),
+        paths_(std::move(paths)),
+        records_(paths_.size() * kFields, 0) {}
+
+ private:
+  void Execute() override {
+    data_.reserve(paths_.size() * 4096 < kBatchLimit ? paths_.size() * 4096 : kBatchLimit);
+    for (size_t i = 0; i < paths_.size(); i++) ReadOne(paths_[i], &records_[i * kFields]);
+  }
+
+  void ReadOne(const std::string& path, int32_t* record) {
+    record[0] = static_cast<int32_t>(data_.size());
+    record[1] = -1;
+    if (path.find('\0') != std::string::npos || data_.size() >= kBatchLimit) return;
+    // O_NONBLOCK: opening a FIFO named like a narinfo must not hang (it is then "not read").
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return Failed(record, kOpen, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      Failed(record, kFstat, errno);
+    } else if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kFileLimit &&
+               data_.size() + static_cast<size_t>(st.st_size) <= kBatchLimit) {
+      ReadAll(fd, static_cast<size_t>(st.st_size), record);
+      if (record[1] >= 0) record[3] = static_cast<int32_t>(st.st_mode & 07777);
+    }
+    close(fd);
+  }
+
+  // Reads to the end of the file (it may have grown since fstat), up to kFileLimit.
+  void ReadAll(int fd, size_t expected, int32_t* record) {
+    size_t start = data_.size();
+    size_t want = expected + 1;  // one byte more shows whether the file ended where fstat said
+    for (;;) {
+      if (data_.size() - start > kFileLimit) {
+        data_.resize(start);  // grew past the limit: the caller reads it (and refuses it) itself
+        return;
+      }
+      data_.resize(data_.size() + want);
+      ssize_t n = read(fd, data_.data() + data_.size() - want, want);
+      if (n < 0 && errno == EINTR) {
+        data_.resize(data_.size() - want);
+        continue;
+      }
+      if (n < 0) {
+        int error = errno;
+        data_.resize(start);
+        return Failed(record, kRead, error);
+      }
+      data_.resize(data_.size() - want + static_cast<size_t>(n));
+      if (n == 0) break;
+      want = 4096;
+    }
+    record[1] = static_cast<int32_t>(data_.size() - start);
+  }
+
+  void Failed(int32_t* record, Syscall syscall, int error) {
+    record[1] = -1;
+    record[2] = error;
+    record[3] = syscall;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("data", Napi::Buffer<uint8_t>::Copy(env, data_.data(), data_.size()));
+    Napi::ArrayBuffer records = Napi::ArrayBuffer::New(env, records_.size() * sizeof(int32_t));
+    if (!records_.empty()) std::memcpy(records.Data(), records_.data(), records_.size() * sizeof(int32_t));
+    result.Set("records", Napi::TypedArrayOf<int32_t>::New(env, records_.size(), records, 0));
+    Callback().Call({env.Null(), result});
+  }
+
+  std::vector<std::string> paths_;
+  std::vector<int32_t> records_;
+  std::vector<uint8_t> data_;
+};
+
+// writeFiles(dir, temps, targets, contents, modes, durability, callback) replaces a batch of files
+// atomically, on the pool: each content is written to its temporary file (created with its mode),
+// made durable (durability 1: fsync each file; 2: one syncfs for the batch; 0: not), and renamed
+// over its target; then the directory is fsynced (durability 1 or 2). A temporary file that failed
+// any step is removed and its target left alone; with syncfs, a failed flush fails the whole batch.
+// callback(null, records): 2 int32 per file, [errno, syscall] (0, 0 when replaced; syscalls: 0 open,
+// 1 write, 2 fsync, 3 close, 4 rename, 5 syncfs; the directory's fsync failing is reported on every
+// replaced file as syscall 6).
+enum WriteSyscall { kWOpen = 0, kWWrite = 1, kWFsync = 2, kWClose = 3, kWRename = 4, kWSyncfs = 5, kWDirFsync = 6 };
+
+struct FileToWrite {
+  std::string temp, target, content;
+  int mode;
+};
+
+class WriteFilesWorker final : public Napi::AsyncWorker {
+ public:
+  WriteFilesWorker(Napi::Function callback, std::string dir, std::vector<FileToWrite> files, int durability)
+      : Napi::AsyncWorker(callback, "narsign:writeFiles"),
+        dir_(std::move(dir)),
+        files_(std::move(files)),
+        durability_(durability),
+        records_(files_.size() * 2, 0) {}
+
+ private:
+  void Fail(size_t i, WriteSyscall syscall, int error) {
+    records_[i * 2] = error;
+    records_[i * 2 + 1] = syscall;
+    unlink(files_[i].temp.c_str());
+  }
+
+  void Execute() override {
+    size_t written = 0;
+    for (size_t i = 0; i < files_.size(); i++) written += WriteTemp(i) ? 1 : 0;
+    if (durability_ == 2 && written > 0) SyncBatch();
+    size_t renamed = 0;
+    for (size_t i = 0; i < files_.size(); i++) {
+      if (records_[i * 2] != 0) continue;
+      if (rename(files_[i].temp.c_str(), files_[i].target.c_str()) != 0) {
+        Fail(i, kWRename, errno);
+      } else {
+        renamed++;
+      }
+    }
+    if (durability_ != 0 && renamed > 0) SyncDirectory();
+  }
+
+  bool WriteTemp(size_t i) {
+    const FileToWrite& file = files_[i];
+    int fd = open(file.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(file.mode));
+    if (fd < 0) {
+      records_[i * 2] = errno;  // nothing was created to remove
+      records_[i * 2 + 1] = kWOpen;
+      return false;
+    }
+    size_t done = 0;
+    while (done < file.content.size()) {
+      ssize_t n = write(fd, file.content.data() + done, file.content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int error = errno;
+        close(fd);
+        Fail(i, kWWrite, error);
+        return false;
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (durability_ == 1 && fsync(fd) != 0) {
+      int error = errno;
+      close(fd);
+      Fail(i, kWFsync, error);
+      return false;
+    }
+    if (close(fd) != 0) {
+      Fail(i, kWClose, errno);
+      return false;
+    }
+    return true;
+  }
+
+  void SyncBatch() {
+#ifdef __linux__
+    int fd = open(dir_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+    int error = fd < 0 ? errno : (syncfs(fd) != 0 ? errno : 0);
+    if (fd >= 0) close(fd);
+#else
+    int error = ENOSYS;
+#endif
+    if (error == 0) return;
+    for (size_t i = 0; i < files_.size(); i++) {
+      if (records_[i * 2] == 0) Fail(i, kWSyncfs, error);
+    }
+  }
+
+  void SyncDirectory() {
+    int fd = open(dir_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+    int error = fd < 0 ? errno : (fsync(fd) != 0 ? errno : 0);
+    if (fd >= 0) close(fd);
+    if (error == 0) return;
+    // The files are in place but their renames may not be durable: say so on each of them.
+    for (size_t i = 0; i < files_.size(); i++) {
+      if (records_[i * 2] == 0) {
+        records_[i * 2] = error;
+        records_[i * 2 + 1] = kWDirFsync;
+      }
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::ArrayBuffer records = Napi::ArrayBuffer::New(env, records_.size() * sizeof(int32_t));
+    if (!records_.empty()) std::memcpy(records.Data(), records_.data(), records_.size() * sizeof(int32_t));
+    Callback().Call({env.Null(), Napi::TypedArrayOf<int32_t>::New(env, records_.size(), records, 0)});
+  }
+
+  std::string dir_;
+  std::vector<FileToWrite> files_;
+  int durability_;
+  std::vector<int32_t> records_;
+};
+
+// A string argument for a path: no NUL bytes (open(2) would stop at the first).
+std::string PathArg(Napi::Env env, const Napi::Value& value, const std::string& what) {
+  if (!value.IsString()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", what + " must be a string");
+  std::string path = value.As<Napi::String>().Utf8Value();
+  if (path.find('\0') != std::string::npos) ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", what + " must not contain NUL bytes");
+  return path;
+}
+
+Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = PathArg(env, info[0], "dir");
+  for (size_t arg = 1; arg <= 4; arg++) {
+    if (!info[arg].IsArray()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "temps, targets, contents and modes must be arrays");
+  }
+  Napi::Array temps = info[1].As<Napi::Array>(), targets = info[2].As<Napi::Array>();
+  Napi::Array contents = info[3].As<Napi::Array>(), modes = info[4].As<Napi::Array>();
+  uint32_t n = temps.Length();
+  if (targets.Length() != n || contents.Length() != n || modes.Length() != n) {
+    ThrowRangeError(env, "temps, targets, contents and modes must have the same length");
+  }
+  if (!info[5].IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "durability must be a number");
+  int durability = info[5].As<Napi::Number>().Int32Value();
+  if (durability < 0 || durability > 2) ThrowRangeError(env, "durability must be 0, 1 or 2");
+  if (!info[6].IsFunction()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+  std::vector<FileToWrite> files(n);
+  for (uint32_t i = 0; i < n; i++) {
+    std::string at = "[" + std::to_string(i) + "]";
+    files[i].temp = PathArg(env, temps.Get(i), "temps" + at);
+    files[i].target = PathArg(env, targets.Get(i), "targets" + at);
+    Napi::Value content = contents.Get(i);
+    if (!content.IsString()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "contents" + at + " must be a string");
+    files[i].content = content.As<Napi::String>().Utf8Value();
+    Napi::Value mode = modes.Get(i);
+    if (!mode.IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "modes" + at + " must be a number");
+    files[i].mode = mode.As<Napi::Number>().Int32Value() & 07777;
+  }
+  (new WriteFilesWorker(info[6].As<Napi::Function>(), std::move(dir), std::move(files), durability))->Queue();
+  return env.Undefined();
+}
+
+Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "paths must be an array");
+  if (!info[1].IsFunction()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+  Napi::Array list = info[0].As<Napi::Array>();
+  uint32_t n = list.Length();
+  if (n > 1u << 20) ThrowRangeError(env, "paths has " + std::to_string(n) + " elements; readFiles takes at most 1048576");
+  std::vector<std::string> paths;
+  paths.reserve(n);
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value path = list.Get(i);
+    if (!path.IsString()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "paths[" + std::to_string(i) + "] must be a string");
+    paths.push_back(path.As<Napi::String>().Utf8Value());
+  }
+  (new ReadFilesWorker(info[1].As<Napi::Function>(), std::move(paths)))->Queue();
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitFiles(Napi::Env env, Napi::Object exports) {
+  exports.Set("readFiles", Napi::Function::New(env, Guarded<ReadFiles>, "readFiles"));
+  exports.Set("writeFiles", Napi::Function::New(env, Guarded<WriteFiles>, "writeFiles"));
+}
+
+}  // namespace narsign
