@@ -18,6 +18,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData(data);
   data->signerClass = Napi::Persistent(Signer::Define(env));
+  Napi::Array itemKeys = Napi::Array::New(env, 3);
+  const char* itemKeyNames[3] = {"publicKey", "signature", "message"};
+  for (uint32_t i = 0; i < 3; i++) itemKeys.Set(i, Napi::String::New(env, itemKeyNames[i]));
+  data->itemKeys = Napi::Persistent(static_cast<Napi::Object>(itemKeys));
 
   exports.Set("SECRETKEYBYTES", Napi::Number::New(env, crypto_sign_SECRETKEYBYTES));
   exports.Set("PUBLICKEYBYTES", Napi::Number::New(env, crypto_sign_PUBLICKEYBYTES));

@@ -11,6 +11,7 @@
 //    touch memory JavaScript can reach.
 #include "batch.h"
 #include "args.h"
+#include "errors.h"
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -85,8 +86,19 @@ struct ItemValues {
   napi_value publicKey, signature, message;
 };
 
+// The property names of an item as JS strings, taken once per call (see AddonData::itemKeys).
+struct ItemKeys {
+  napi_value publicKey, signature, message;
+  explicit ItemKeys(napi_env env) {
+    Napi::Object keys = Napi::Env(env).GetInstanceData<AddonData>()->itemKeys.Value();
+    Check(env, napi_get_element(env, keys, 0, &publicKey));
+    Check(env, napi_get_element(env, keys, 1, &signature));
+    Check(env, napi_get_element(env, keys, 2, &message));
+  }
+};
+
 // All three properties are read (running any getters) before any of them is checked or used.
-ItemValues ReadItem(napi_env env, napi_value items, uint32_t i) {
+ItemValues ReadItem(napi_env env, const ItemKeys& keys, napi_value items, uint32_t i) {
   napi_value item;
   Check(env, napi_get_element(env, items, i, &item));
   napi_valuetype type = napi_undefined;
@@ -96,9 +108,9 @@ ItemValues ReadItem(napi_env env, napi_value items, uint32_t i) {
                    Element("items", i) + " must be an object with publicKey, signature and message");
   }
   ItemValues values;
-  Check(env, napi_get_named_property(env, item, "publicKey", &values.publicKey));
-  Check(env, napi_get_named_property(env, item, "signature", &values.signature));
-  Check(env, napi_get_named_property(env, item, "message", &values.message));
+  Check(env, napi_get_property(env, item, keys.publicKey, &values.publicKey));
+  Check(env, napi_get_property(env, item, keys.signature, &values.signature));
+  Check(env, napi_get_property(env, item, keys.message, &values.message));
   return values;
 }
 
@@ -471,10 +483,11 @@ Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
   };
   MessageArena& messages = memory->messages;
   messages.Reset(n);
+  ItemKeys keys(env);
   try {
     for (uint32_t i = start; i < end; i++) {
       Napi::HandleScope scope(info.Env());
-      ItemValues values = ReadItem(env, info[1], i);
+      ItemValues values = ReadItem(env, keys, info[1], i);
       const uint8_t* publicKey = ItemPublicKey(env, values.publicKey, i);
       const uint8_t* signature = ItemSignature(env, values.signature, i);
       uint8_t* record = recordAt(i - start);
@@ -549,10 +562,11 @@ Napi::Value VerifyMany(const Napi::CallbackInfo& info) {
   Check(env, napi_create_array_with_length(env, n, &result));
   Check(env, napi_get_boolean(env, true, &yes));
   Check(env, napi_get_boolean(env, false, &no));
+  ItemKeys keys(env);
   Message message;
   for (uint32_t i = 0; i < n; i++) {
     Napi::HandleScope scope(info.Env());
-    ItemValues values = ReadItem(env, items, i);
+    ItemValues values = ReadItem(env, keys, items, i);
     const uint8_t* publicKey = ItemPublicKey(env, values.publicKey, i);
     const uint8_t* signature = ItemSignature(env, values.signature, i);
     ArgStatus status = message.Read(env, values.message);

@@ -13,6 +13,10 @@ struct AddonData {
   Napi::FunctionReference errorClass;
   // The Signer class (signer.cc), made at init.
   Napi::FunctionReference signerClass;
+  // ["publicKey", "signature", "message"], made once: batch.cc takes the three strings out once per
+  // call and reads every item with them (napi_get_named_property would make each name again per
+  // item). An array, because N-API 8 cannot reference a string directly.
+  Napi::ObjectReference itemKeys;
 };
 
 // Domain error: `new NarsignError(code, message)`, or a plain Error with `code` before init.
