@@ -268,7 +268,7 @@ function readEntry(dir: string, name: string): Entry {
 /** A narinfo of a batch as read: its entry, or the error reading it threw. */
 type ReadResult = { name: string; entry: Entry; error?: undefined } | { name: string; entry?: undefined; error: unknown };
 
-/** Reads a batch of narinfos: on the pool where the backend can (lib/read-files.ts), else here. */
+/** Reads a batch of narinfos: on the pool where the backend can (lib/fs-batch.ts), else here. */
 async function readBatch(dir: string, names: readonly string[]): Promise<ReadResult[]> {
   const reads = await readFileBatch(names.map((name) => path.join(dir, name)));
   return names.map((name, i): ReadResult => {
@@ -353,7 +353,10 @@ function writeTemp(entry: Entry, content: string): { temp: string; fd: number } 
 
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
-/** Replaces every pending file of a batch: parallel fsyncs (durable), renames, one directory fsync. */
+/**
+ * Replaces every pending file of a batch: with the addon on the pool (lib/fs-batch.ts: one syncfs
+ * when durable), else here (parallel fsyncs when durable); then renames, one directory fsync.
+ */
 async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: string }>, durable: boolean, failures: (p: FileProblem) => void): Promise<number> {
   if (pending.length === 0) return 0;
   if (canReplaceFiles) {
@@ -374,15 +377,16 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
       failures(problemOf(entry.file, error));
     }
   }
-  const drop = (o: { entry: Entry; temp: string; fd: number }, error: unknown) => {
-    failures(problemOf(o.entry.file, error));
-    fs.closeSync(o.fd);
-    fs.rmSync(o.temp, { force: true });
-    o.fd = -1;
-  };
   if (durable) {
     const results = await Promise.allSettled(open.map((o) => fsyncAsync(o.fd)));
-    results.forEach((r, i) => r.status === 'rejected' && drop(open[i], r.reason));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        failures(problemOf(open[i].entry.file, r.reason));
+        fs.closeSync(open[i].fd);
+        fs.rmSync(open[i].temp, { force: true });
+        open[i].fd = -1;
+      }
+    });
   }
   let written = 0;
   for (const o of open) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ constexpr size_t kFileLimit = 4 * 1024 * 1024;
 // One call reads at most this much in all (a batch of real narinfos is a few MiB); the rest is left.
 constexpr size_t kBatchLimit = 64 * 1024 * 1024;
 constexpr int kFields = 4;
+// Files per call (a cache batch is 1024): more is a caller's mistake, refused before any allocation.
+constexpr uint32_t kMaxFiles = 1u << 20;
 enum Syscall { kOpen = 0, kFstat = 1, kRead = 2 };
 
 class ReadFilesWorker final : public Napi::AsyncWorker {
@@ -40,8 +43,19 @@ class ReadFilesWorker final : public Napi::AsyncWorker {
 
  private:
   void Execute() override {
-    data_.reserve(paths_.size() * 4096 < kBatchLimit ? paths_.size() * 4096 : kBatchLimit);
-    for (size_t i = 0; i < paths_.size(); i++) ReadOne(paths_[i], &records_[i * kFields]);
+    size_t i = 0;
+    try {
+      data_.reserve(paths_.size() * 4096 < kBatchLimit ? paths_.size() * 4096 : kBatchLimit);
+      for (; i < paths_.size(); i++) ReadOne(paths_[i], &records_[i * kFields]);
+    } catch (const std::bad_alloc&) {
+      // No exception may leave a pool thread: out of memory, the files from i on are "not read"
+      // (the caller reads them itself, one at a time).
+      if (i < paths_.size()) data_.resize(static_cast<size_t>(records_[i * kFields]));
+      for (; i < paths_.size(); i++) {
+        records_[i * kFields + 1] = -1;
+        records_[i * kFields + 2] = 0;
+      }
+    }
   }
 
   void ReadOne(const std::string& path, int32_t* record) {
@@ -251,6 +265,7 @@ Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
   if (targets.Length() != n || contents.Length() != n || modes.Length() != n) {
     ThrowRangeError(env, "temps, targets, contents and modes must have the same length");
   }
+  if (n > kMaxFiles) ThrowRangeError(env, "temps has " + std::to_string(n) + " elements; writeFiles takes at most " + std::to_string(kMaxFiles));
   if (!info[5].IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "durability must be a number");
   int durability = info[5].As<Napi::Number>().Int32Value();
   if (durability < 0 || durability > 2) ThrowRangeError(env, "durability must be 0, 1 or 2");
@@ -277,7 +292,7 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
   if (!info[1].IsFunction()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
   Napi::Array list = info[0].As<Napi::Array>();
   uint32_t n = list.Length();
-  if (n > 1u << 20) ThrowRangeError(env, "paths has " + std::to_string(n) + " elements; readFiles takes at most 1048576");
+  if (n > kMaxFiles) ThrowRangeError(env, "paths has " + std::to_string(n) + " elements; readFiles takes at most " + std::to_string(kMaxFiles));
   std::vector<std::string> paths;
   paths.reserve(n);
   for (uint32_t i = 0; i < n; i++) {
