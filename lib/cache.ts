@@ -45,8 +45,12 @@ import {
   TrustedKeysInput,
 } from './signatures';
 
-/** Files per batch: large enough to keep every core busy, small enough for flat memory. */
-const BATCH_FILES = 1024;
+/**
+ * Files per signing batch: large enough to keep every core busy and make one syncfs per batch cheap,
+ * small enough for flat memory (measured on 50,000 narinfos: peak RSS 140 MB at 256, 240–400 MB at
+ * 1024, at the same speed).
+ */
+const BATCH_FILES = 256;
 /**
  * Verifying: smaller batches, several in flight. A batch's parsed narinfos live until its
  * signatures are checked; at 1024 files that outlives V8's young generation and every batch is
@@ -82,7 +86,7 @@ interface CommonOptions {
   storeDir?: string;
   onProgress?: (progress: CacheProgress) => void;
   signal?: AbortSignal;
-  /** Narinfos per batch (default 1024): memory use and abort latency grow with it. */
+  /** Narinfos per batch (default 256 when signing, 128 when verifying): memory use and abort latency grow with it. */
   batchSize?: number;
 }
 
