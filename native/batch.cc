@@ -429,17 +429,32 @@ void SizeResults(ChunkMemory& memory, size_t n, size_t unit) {
   if (memory.results.size() < n * unit + 1) memory.results.resize(n * unit + 1);
 }
 
+// The arguments batchSign and batchVerify share — (job, array, start, end, output, callback) —
+// checked in that order (a sign job must hold a key, checked right after the job).
+struct ChunkCall {
+  std::shared_ptr<JobState> state;
+  uint32_t start = 0, end = 0;
+  Napi::Object output;
+  Napi::Function callback;
+
+  ChunkCall(const Napi::CallbackInfo& info, const char* array, bool needsKey) {
+    napi_env env = info.Env();
+    state = OpenJobState(env, info[0]);
+    if (needsKey && state->key == nullptr) ThrowTypeError(env, "ERR_INVALID_STATE", "this batch job has no secret key");
+    uint32_t length = ArrayArg(env, info[1], array);
+    RangeArgs(env, info, length, &start, &end);
+    output = ChunkOutputArg(env, info[4]);
+    callback = CallbackArg(env, info[5]);
+  }
+};
+
 // batchSign(job, messages, start, end, output, callback): copies messages[start..end) now, signs
 // them on the pool, writes the signatures to output[start*64 ..] and calls back.
 Napi::Value BatchSign(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  std::shared_ptr<JobState> state = OpenJobState(env, info[0]);
-  if (state->key == nullptr) ThrowTypeError(env, "ERR_INVALID_STATE", "this batch job has no secret key");
-  uint32_t length = ArrayArg(env, info[1], "messages");
-  uint32_t start, end;
-  RangeArgs(env, info, length, &start, &end);
-  Napi::Object output = ChunkOutputArg(env, info[4]);
-  Napi::Function callback = CallbackArg(env, info[5]);
+  ChunkCall call(info, "messages", true);
+  std::shared_ptr<JobState>& state = call.state;
+  uint32_t start = call.start, end = call.end;
 
   std::unique_ptr<ChunkMemory> memory = state->TakeMemory();
   MessageArena& messages = memory->messages;
@@ -455,7 +470,7 @@ Napi::Value BatchSign(const Napi::CallbackInfo& info) {
     }
   }
   SizeResults(*memory, end - start, kSigBytes);
-  (new SignChunk(callback, state, std::move(memory), output, start))->Queue();
+  (new SignChunk(call.callback, state, std::move(memory), call.output, start))->Queue();
   return info.Env().Undefined();
 }
 
@@ -463,12 +478,9 @@ Napi::Value BatchSign(const Napi::CallbackInfo& info) {
 // them on the pool, writes 1/0 verdicts to output[start ..] and calls back.
 Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  std::shared_ptr<JobState> state = OpenJobState(env, info[0]);
-  uint32_t length = ArrayArg(env, info[1], "items");
-  uint32_t start, end;
-  RangeArgs(env, info, length, &start, &end);
-  Napi::Object output = ChunkOutputArg(env, info[4]);
-  Napi::Function callback = CallbackArg(env, info[5]);
+  ChunkCall call(info, "items", false);
+  std::shared_ptr<JobState>& state = call.state;
+  uint32_t start = call.start, end = call.end;
 
   std::unique_ptr<ChunkMemory> memory = state->TakeMemory();
   size_t n = end - start;
@@ -501,7 +513,7 @@ Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
     throw;
   }
   SizeResults(*memory, n, 1);
-  (new VerifyChunk(callback, state, std::move(memory), output, start))->Queue();
+  (new VerifyChunk(call.callback, state, std::move(memory), call.output, start))->Queue();
   return info.Env().Undefined();
 }
 

@@ -1020,9 +1020,16 @@ async function checkSign(sc: SignCase, variant: Variant, options: unknown, optio
       },
     };
   }
+  judgeBatch(out, expected, sim, isAsync);
+}
+
+/**
+ * A batch call judged against its expectation, with the documented caveat of async batches ("do not
+ * change the array until the promise settles"): a changed array may end in any coded error, but
+ * never in a crash or a wrong result.
+ */
+function judgeBatch(out: { threw: boolean; value: unknown }, expected: Expected | Expected[], sim: { effects: ReadonlyArray<{ e: string }> }, isAsync: boolean): void {
   let complaint = judge(out, expected);
-  // The documented caveat of async batches ("do not change the array until the promise settles"):
-  // a changed array may end in any coded error, but never in a crash or a wrong result.
   const mutated = sim.effects.some((e) => e.e === 'truncate' || e.e === 'push' || e.e === 'replace');
   if (complaint && isAsync && mutated && out.threw && legitimateError(out.value)) complaint = undefined;
   if (complaint) broken(complaint);
@@ -1142,10 +1149,7 @@ async function checkVerify(vc: VerifyCase, isAsync: boolean, options: unknown, o
       return undefined;
     },
   };
-  let complaint = judge(out, expected);
-  const mutated = sim.effects.some((e) => e.e === 'truncate' || e.e === 'push' || e.e === 'replace');
-  if (complaint && isAsync && mutated && out.threw && legitimateError(out.value)) complaint = undefined;
-  if (complaint) broken(complaint);
+  judgeBatch(out, expected, sim, isAsync);
 }
 
 // Options of the async batches, valid and not.
