@@ -3,10 +3,13 @@
 #pragma once
 #include <napi.h>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <string>
 
 namespace narsign {
+
+struct ChunkMemoryPool;  // batch.cc
 
 // Per-environment state (worker threads each get their own).
 struct AddonData {
@@ -17,6 +20,9 @@ struct AddonData {
   // call and reads every item with them (napi_get_named_property would make each name again per
   // item). An array, because N-API 8 cannot reference a string directly.
   Napi::ObjectReference itemKeys;
+  // The async batches' spare chunk memory, kept between batches (batch.cc). Shared with the jobs,
+  // so it lives as long as the last chunk that returns memory to it.
+  std::shared_ptr<ChunkMemoryPool> chunkMemory;
 };
 
 // Domain error: `new NarsignError(code, message)`, or a plain Error with `code` before init.

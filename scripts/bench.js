@@ -14,7 +14,7 @@
 //   NARSIGN_BENCH_CACHE=0 npm run bench     without the cache rows (bench/cache.js has its own
 //                                           NARSIGN_BENCH_CACHE_* settings)
 'use strict';
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -45,9 +45,41 @@ function buildLimit() {
   return path.join(dir, 'narsign-limit');
 }
 
-function cLoop(binary, bytes, threads, mode) {
-  return (slice) => {
-    const out = JSON.parse(execFileSync(binary, [String(bytes), String(threads), String(slice), mode], { encoding: 'utf8' }));
+/**
+ * One long-lived `narsign-limit serve` process for the whole run, started before anything is
+ * measured: starting a process per round would fork this one each time (libuv forks), leaving all
+ * of its memory copy-on-write, so that every page the JS rows write next faults again (15 µs a page
+ * on the VM we measure on; 0.13 faults per signature of 4 KiB messages), a cost the C loop never paid.
+ */
+function startLimit(binary) {
+  const child = spawn(binary, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text) => {
+    pending += text;
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      waiting.shift()?.resolve(JSON.parse(line));
+    }
+  });
+  child.on('exit', (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`narsign-limit exited with status ${code}`));
+  });
+  return {
+    measure: (bytes, threads, slice, mode) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${bytes} ${threads} ${slice} ${mode}\n`);
+      }),
+    close: () => child.stdin.end(),
+  };
+}
+
+function cLoop(limit, bytes, threads, mode) {
+  return async (slice) => {
+    const out = await limit.measure(bytes, threads, slice, mode);
     const r = out[mode];
     return { ops: r.ops, wall: r.seconds, cpu: r.cpuSeconds, libsodium: out.libsodium };
   };
@@ -101,6 +133,26 @@ function asyncBatch(makeBatch, run, rate) {
     await run(batch);
     return { ops: n, wall: seconds() - t0, cpu: cpuSeconds(cpu0) };
   };
+}
+
+/**
+ * What signManyAsync pays on top of signManyIntoAsync: one 64-byte Buffer view per signature,
+ * kept until the batch resolves. CPU seconds per view (process.cpuUsage: the JS thread plus V8's GC
+ * helpers, which take cores from the pool too), median of `runs` batches of n views.
+ */
+function viewCost(n, runs) {
+  const costs = [];
+  for (let r = 0; r < runs; r++) {
+    const flat = Buffer.alloc(n * 64); // touched now, so page faults are not counted
+    const cpu0 = process.cpuUsage();
+    const views = new Array(n);
+    for (let start = 0; start < n; start += 512) {
+      for (let i = start; i < Math.min(n, start + 512); i++) views[i] = flat.subarray(i * 64, i * 64 + 64);
+    }
+    costs.push(cpuSeconds(cpu0) / n);
+    if (views.length !== n) throw new Error('unreachable'); // keeps `views` alive until measured
+  }
+  return median(costs);
 }
 
 const median = (values) => {
@@ -172,7 +224,7 @@ async function cacheLevelRows() {
 async function main() {
   const loadAtStart = os.loadavg()[0];
   log(`${QUICK ? 'quick' : 'full'} run (NARSIGN_BENCH_QUICK=1 for a quick one)`);
-  const limit = buildLimit();
+  const limit = startLimit(buildLimit());
 
   require('tsx/cjs/api').register();
   const narsign = require(path.join(root, 'lib', 'index.ts'));
@@ -186,6 +238,7 @@ async function main() {
   const nodePublic = crypto.createPublicKey(nodePrivate);
 
   const rows = [];
+  let viewsNote = '';
   let libsodiumVersion = '';
   const row = (op, bytes, c, extra = {}) => rows.push({ op, bytes, label: c.label, rate: median(c.rates), ...extra });
 
@@ -201,7 +254,7 @@ async function main() {
     // -- sign, one thread
     const c1 = cLoop(limit, bytes, 1, 'sign');
     const sign = {
-      c: { label: 'libsodium C loop, 1 thread', run: (s) => { const r = c1(s); libsodiumVersion = r.libsodium; return r; } },
+      c: { label: 'libsodium C loop, 1 thread', run: async (s) => { const r = await c1(s); libsodiumVersion = r.libsodium; return r; } },
       call: { label: 'narsign signDetached (per call)', run: perCall((i) => narsign.signDetached(secretKey, messages[i])) },
       callString: { label: 'narsign signDetached (per call, string message)', run: perCall((i) => narsign.signDetached(secretKey, texts[i])) },
       many: { label: 'narsign signMany (sync batch of 256)', run: perBatch(() => narsign.signMany(secretKey, messages), 256) },
@@ -264,12 +317,21 @@ async function main() {
       const r = ratio(c, parallel.cSign);
       row('sign', bytes, c, { vsC: r, checks: [[`≥${targets.async}×C(2t)`, r >= targets.async]] });
     }
+    if (bytes === SIZES[0]) {
+      // The batch size the async rows used (about one slice of the 2-thread C loop).
+      const n = Math.max(1024, Math.round((median(parallel.cSign.rates) * config.asyncSlice) / 1024) * 1024);
+      const perView = viewCost(n, QUICK ? 3 : 7);
+      const perSignature = 2 / median(parallel.cSign.rates); // CPU seconds per signature, C loop on 2 threads
+      viewsNote = `signManyAsync returns a Buffer per signature: making and keeping ${n.toLocaleString('en-US')} of them cost ${(perView * 1e9).toFixed(0)} ns of CPU each here (JS thread and GC), ${((100 * perView) / perSignature).toFixed(1)} % of the 2-thread C loop's CPU time per signature — the gap between the signManyAsync and signManyIntoAsync rows.`;
+    }
     row('verify', bytes, parallel.cVerify, { vsC: 1 });
     {
       const r = ratio(parallel.verifyAsync, parallel.cVerify);
       row('verify', bytes, parallel.verifyAsync, { vsC: r, checks: [[`≥${targets.async}×C(2t)`, r >= targets.async]] });
     }
   }
+
+  limit.close();
 
   // -- the event loop while a big batch is signed
   log(`event-loop delay during a ${config.loopDelayBatch.toLocaleString('en-US')}-signature signManyAsync`);
@@ -330,10 +392,13 @@ async function main() {
     '',
     `event loop during signManyAsync of ${loop.n.toLocaleString('en-US')} 240-byte fingerprint strings: ${int(loop.rate)} signatures/s; delay (monitorEventLoopDelay, ${loop.samples} samples) p50 ${fmt(loop.p50)} ms, p99 ${fmt(loop.p99)} ms, max ${fmt(loop.max)} ms (target p99 < 10 ms: ${loop.p99 < 10 ? 'met' : 'MISSED'})`,
     'sodium-native rows reuse one output buffer (its fastest use); narsign per-call rows return a new Buffer per signature.',
+    ...(viewsNote ? [viewsNote] : []),
     `wall time ${wall.toFixed(0)} s`,
   ];
   const loadAtEnd = os.loadavg()[0];
-  out.splice(1, 0, `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadAtEnd.toFixed(2)}${Math.max(loadAtStart, loadAtEnd) > 1.5 ? ' — WARNING: other processes were busy; absolute rates and ratios are unreliable' : ''}`);
+  // Only the load at the start says whether other processes were busy: by the end the benchmark's
+  // own threads (two cores' worth during the async rows) are in the 1-minute average.
+  out.splice(1, 0, `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadAtEnd.toFixed(2)} (the end includes this benchmark's own threads)${loadAtStart > 1 ? ' — WARNING: other processes were busy when it started; absolute rates and ratios are unreliable' : ''}`);
   if (narsign.backend !== 'native') out.splice(1, 0, 'WARNING: the native addon is not loaded; narsign rows measure the sodium-native fallback');
   console.log(out.join('\n'));
 }

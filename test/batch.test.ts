@@ -193,6 +193,26 @@ test('a 100,000-element batch: async equals sync, verifies back, node:crypto agr
   }
 });
 
+test('chunk memory reused by later batches: messages growing and shrinking, batches at once, all exact', async (t) => {
+  // The addon keeps chunk memory between batches (native/batch.cc ChunkMemoryPool): a batch must
+  // never see a previous batch's messages, lengths or results, whatever their sizes.
+  const { seed, publicKey, secretKey } = randomKeyPair();
+  const batchOf = (count: number, maxBytes: number) => Array.from({ length: count }, () => crypto.randomBytes(randomInt(maxBytes + 1)));
+  const check = async (messages: Buffer[], chunkSize: number) => {
+    const signatures = await ed.signManyAsync(secretKey, messages, { chunkSize });
+    for (let i = 0; i < messages.length; i++) t.true(nodeSign(seed, messages[i]).equals(signatures[i]), `signature ${i} of ${messages.length}`);
+    const items = messages.map((message, i) => ({ publicKey, message, signature: i % 3 === 0 ? Buffer.from(signatures[(i + 1) % messages.length]) : signatures[i] }));
+    const verdicts = await ed.verifyManyAsync(items, { chunkSize });
+    for (let i = 0; i < messages.length; i++) t.is(verdicts[i], nodeVerify(publicKey, items[i].signature, messages[i]), `verdict ${i} of ${messages.length}`);
+  };
+  await check(batchOf(40, 65536), 8); // big arenas first
+  await check(batchOf(500, 3), 64); // then tiny messages in the same memory
+  await check(batchOf(200, 4096), 50);
+  await check([Buffer.alloc(0)], 1);
+  // Two batches at once share the pool.
+  await Promise.all([check(batchOf(300, 2000), 17), check(batchOf(120, 9000), 33), check(batchOf(1, 0), 1)]);
+});
+
 test('the caller\'s output: only the first 64·n bytes are written; any view type; too small is an error', async (t) => {
   const { seed, secretKey } = randomKeyPair();
   const messages = ['a', 'b', 'c'];
