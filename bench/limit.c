@@ -2,7 +2,8 @@
  * libsodium's own Ed25519 speed on this machine: the ceiling narsign is measured against.
  *
  *   narsign-limit MSGBYTES THREADS SECONDS [both|sign|verify]
- *   narsign-limit serve      the same, once per input line "MSGBYTES THREADS SECONDS MODE"
+ *   narsign-limit serve      the same, once per input line "MSGBYTES THREADS SECONDS MODE [CPU]";
+ *                            with CPU, every thread runs on that CPU only
  *
  * Each of THREADS pthreads signs (then verifies) MSGBYTES-long messages in a tight loop for about
  * SECONDS each (only one of the two with `sign` or `verify`), all started together behind a barrier; the threads are created once and the
@@ -20,8 +21,9 @@
  * page narsign, sodium-native or V8 writes next faults again — 15 µs a page on the VM we measure on,
  * a cost only the JS rows paid.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_setaffinity_np */
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ struct worker {
   double signCpuSeconds, verifyCpuSeconds; /* this thread's CPU time */
   unsigned seed;
   int doSign, doVerify;
+  int cpu; /* >= 0: run on this CPU only */
   int failed;
 };
 
@@ -81,6 +84,12 @@ static void fill_message(unsigned char *m, size_t n, unsigned seed) {
 /* Runs the loops in blocks of 64 until the deadline; the clock is read once per block. */
 static void *run(void *arg) {
   struct worker *w = arg;
+  if (w->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(w->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
   unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   size_t stride = w->msgBytes ? w->msgBytes : 1;
   unsigned char *m = malloc(stride * NMESSAGES);
@@ -133,7 +142,7 @@ static void *run(void *arg) {
 }
 
 /* One measurement; prints its JSON line to stdout. Returns the process exit status (0 ok). */
-static int measure(size_t msgBytes, int threads, double seconds, const char *mode) {
+static int measure(size_t msgBytes, int threads, double seconds, const char *mode, int cpu) {
   int doSign = strcmp(mode, "verify") != 0, doVerify = strcmp(mode, "sign") != 0;
   if (threads < 1 || threads > 256 || seconds <= 0) {
     fprintf(stderr, "bad arguments\n");
@@ -148,6 +157,7 @@ static int measure(size_t msgBytes, int threads, double seconds, const char *mod
     workers[t].seed = (unsigned)t;
     workers[t].doSign = doSign;
     workers[t].doVerify = doVerify;
+    workers[t].cpu = cpu;
     if (pthread_create(&workers[t].thread, NULL, run, &workers[t]) != 0) return 1;
   }
   unsigned long long signOps = 0, verifyOps = 0;
@@ -190,11 +200,12 @@ int main(int argc, char **argv) {
       int threads;
       double seconds;
       char mode[16];
-      if (sscanf(line, "%zu %d %lf %15s", &msgBytes, &threads, &seconds, mode) != 4) {
+      int cpu = -1;
+      if (sscanf(line, "%zu %d %lf %15s %d", &msgBytes, &threads, &seconds, mode, &cpu) < 4) {
         fprintf(stderr, "bad request: %s", line);
         return 2;
       }
-      int status = measure(msgBytes, threads, seconds, mode);
+      int status = measure(msgBytes, threads, seconds, mode, cpu);
       if (status != 0) return status;
     }
     return 0;
@@ -203,5 +214,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s MSGBYTES THREADS SECONDS [both|sign|verify]\n       %s serve\n", argv[0], argv[0]);
     return 2;
   }
-  return measure((size_t)strtoul(argv[1], NULL, 10), atoi(argv[2]), atof(argv[3]), argc == 5 ? argv[4] : "both");
+  return measure((size_t)strtoul(argv[1], NULL, 10), atoi(argv[2]), atof(argv[3]), argc == 5 ? argv[4] : "both", -1);
 }

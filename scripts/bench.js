@@ -68,19 +68,36 @@ function startLimit(binary) {
     for (const w of waiting.splice(0)) w.reject(new Error(`narsign-limit exited with status ${code}`));
   });
   return {
-    measure: (bytes, threads, slice, mode) =>
+    measure: (bytes, threads, slice, mode, cpu = -1) =>
       new Promise((resolve, reject) => {
         waiting.push({ resolve, reject });
-        child.stdin.write(`${bytes} ${threads} ${slice} ${mode}\n`);
+        child.stdin.write(`${bytes} ${threads} ${slice} ${mode} ${cpu}\n`);
       }),
     close: () => child.stdin.end(),
   };
 }
 
+/**
+ * The CPU this (JS) thread last ran on. A one-thread C round runs there too: the two vCPUs of the
+ * VM we measure on differ in speed from moment to moment (49k–62k signatures/s pinned to one or the
+ * other within a minute), and a C loop on the other vCPU made whole groups read 0.72× or 1.35×.
+ */
+function currentCpu() {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'utf8');
+    const cpu = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+    return Number.isInteger(cpu) ? cpu : -1;
+  } catch {
+    return -1; // not Linux: no pinning
+  }
+}
+
 function cLoop(limit, bytes, threads, mode) {
   return async (slice) => {
-    const out = await limit.measure(bytes, threads, slice, mode);
+    const out = await limit.measure(bytes, threads, slice, mode, threads === 1 ? currentCpu() : -1);
+    if (out.bytes !== bytes || out.threads !== threads) throw new Error(`narsign-limit answered ${JSON.stringify(out)} to ${bytes} ${threads} ${mode}`);
     const r = out[mode];
+    if (process.env.NARSIGN_BENCH_TRACE) log(`C loop ${bytes} B, ${threads} thread(s), ${mode}: ${Math.round(r.ops / r.seconds)}/s`);
     return { ops: r.ops, wall: r.seconds, cpu: r.cpuSeconds, libsodium: out.libsodium };
   };
 }
@@ -174,6 +191,7 @@ async function measureGroup(contenders, rounds, slice) {
       const c = contenders[(k + r) % contenders.length];
       const { ops, wall } = await c.run(c.slice ?? slice);
       c.rates.push(ops / wall);
+      if (process.env.NARSIGN_BENCH_TRACE) log(`round ${r}: ${c.label}: ${Math.round(ops / wall)}/s`);
     }
   }
 }
