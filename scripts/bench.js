@@ -140,10 +140,13 @@ function perBatch(fn, size) {
   };
 }
 
+/** Items in an async batch that lasts about `slice` seconds at `rate` ops/s (a multiple of 1,024). */
+const asyncBatchSize = (rate, slice) => Math.max(1024, Math.round((rate * slice) / 1024) * 1024);
+
 /** One async batch per slice, sized from `rate()` (ops/s expected) to last about a slice. */
 function asyncBatch(makeBatch, run, rate) {
   return async (slice) => {
-    const n = Math.max(1024, Math.round((rate() * slice) / 1024) * 1024);
+    const n = asyncBatchSize(rate(), slice);
     const batch = makeBatch(n);
     const cpu0 = process.cpuUsage();
     const t0 = seconds();
@@ -157,15 +160,14 @@ function asyncBatch(makeBatch, run, rate) {
  * kept until the batch resolves. CPU seconds per view (process.cpuUsage: the JS thread plus V8's GC
  * helpers, which take cores from the pool too), median of `runs` batches of n views.
  */
-function viewCost(n, runs) {
+function viewCost(splitSignatures, n, runs) {
   const costs = [];
   for (let r = 0; r < runs; r++) {
     const flat = Buffer.alloc(n * 64); // touched now, so page faults are not counted
     const cpu0 = process.cpuUsage();
     const views = new Array(n);
-    for (let start = 0; start < n; start += 512) {
-      for (let i = start; i < Math.min(n, start + 512); i++) views[i] = flat.subarray(i * 64, i * 64 + 64);
-    }
+    // As signManyAsync makes them: chunk by chunk (512 signatures), with the same function.
+    for (let start = 0; start < n; start += 512) splitSignatures(flat, start, Math.min(n, start + 512), views, 64);
     costs.push(cpuSeconds(cpu0) / n);
     if (views.length !== n) throw new Error('unreachable'); // keeps `views` alive until measured
   }
@@ -337,10 +339,10 @@ async function main() {
     }
     if (bytes === SIZES[0]) {
       // The batch size the async rows used (about one slice of the 2-thread C loop).
-      const n = Math.max(1024, Math.round((median(parallel.cSign.rates) * config.asyncSlice) / 1024) * 1024);
-      const perView = viewCost(n, QUICK ? 3 : 7);
+      const n = asyncBatchSize(median(parallel.cSign.rates), config.asyncSlice);
+      const perView = viewCost(require(path.join(root, 'lib', 'batch-shared.ts')).splitSignatures, n, QUICK ? 3 : 7);
       const perSignature = 2 / median(parallel.cSign.rates); // CPU seconds per signature, C loop on 2 threads
-      viewsNote = `signManyAsync returns a Buffer per signature: making and keeping ${n.toLocaleString('en-US')} of them cost ${(perView * 1e9).toFixed(0)} ns of CPU each here (JS thread and GC), ${((100 * perView) / perSignature).toFixed(1)} % of the 2-thread C loop's CPU time per signature — the gap between the signManyAsync and signManyIntoAsync rows.`;
+      viewsNote = `signManyAsync returns a Buffer per signature: making and keeping ${n.toLocaleString('en-US')} of them cost ${(perView * 1e9).toFixed(0)} ns of CPU each here (JS thread and GC), ${((100 * perView) / perSignature).toFixed(1)} % of the 2-thread C loop's CPU time per signature (signManyIntoAsync does without them).`;
     }
     row('verify', bytes, parallel.cVerify, { vsC: 1 });
     {
