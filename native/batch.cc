@@ -249,8 +249,6 @@ struct JobState {
   std::atomic<bool> cancelled{false};
   std::shared_ptr<ChunkMemoryPool> pool;
 
-  std::unique_ptr<ChunkMemory> TakeMemory() { return pool->Take(); }
-  void ReturnMemory(std::unique_ptr<ChunkMemory> memory) { pool->Return(std::move(memory)); }
   JobState() = default;
   JobState(const JobState&) = delete;
   JobState& operator=(const JobState&) = delete;
@@ -359,7 +357,7 @@ Napi::Function CallbackArg(napi_env env, const Napi::Value& value) {
 // job was cancelled before the chunk finished (nothing was written to the output then).
 class Chunk : public Napi::AsyncWorker {
  public:
-  ~Chunk() override { state_->ReturnMemory(std::move(memory_)); }
+  ~Chunk() override { state_->pool->Return(std::move(memory_)); }
 
  protected:
   Chunk(Napi::Function callback, const char* name, std::shared_ptr<JobState> state,
@@ -489,7 +487,7 @@ Napi::Value BatchSign(const Napi::CallbackInfo& info) {
   std::shared_ptr<JobState>& state = call.state;
   uint32_t start = call.start, end = call.end;
 
-  std::unique_ptr<ChunkMemory> memory = state->TakeMemory();
+  std::unique_ptr<ChunkMemory> memory = state->pool->Take();
   MessageArena& messages = memory->messages;
   messages.Reset(end - start);
   for (uint32_t i = start; i < end; i++) {
@@ -498,7 +496,7 @@ Napi::Value BatchSign(const Napi::CallbackInfo& info) {
     Check(env, napi_get_element(env, info[1], i, &value));
     ArgStatus status = messages.Append(env, value);
     if (status != ArgStatus::kOk) {
-      state->ReturnMemory(std::move(memory));
+      state->pool->Return(std::move(memory));
       ThrowArgStatus(env, status, Element("messages", i));
     }
   }
@@ -515,7 +513,7 @@ Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
   std::shared_ptr<JobState>& state = call.state;
   uint32_t start = call.start, end = call.end;
 
-  std::unique_ptr<ChunkMemory> memory = state->TakeMemory();
+  std::unique_ptr<ChunkMemory> memory = state->pool->Take();
   size_t n = end - start;
   // Grown as items arrive (up to kReserveLimit at once): a chunk of 2^31 holes fails on its first
   // item, not on reserving 2^31 × 96 bytes.
@@ -542,7 +540,7 @@ Napi::Value BatchVerify(const Napi::CallbackInfo& info) {
       if (status != ArgStatus::kOk) ThrowArgStatus(env, status, Field(i, "message"));
     }
   } catch (...) {
-    state->ReturnMemory(std::move(memory));
+    state->pool->Return(std::move(memory));
     throw;
   }
   SizeResults(*memory, n, 1);
