@@ -1,9 +1,11 @@
 // ava runs the TypeScript tests through tsx. NARSIGN_SUITE picks the suite (scripts/test.js sets it):
 //   unit (default) — everything under test/ but the suites below;
-//   interop — test/interop/, which drives a real Nix;  pack — test/pack/, the packaging test.
+//   interop — test/interop/, which drives a real Nix;  pack — test/pack/, the packaging test;
+//   adversarial — test/adversarial/, each test an attack by a cache co-tenant or a hostile server.
 const suite = process.env.NARSIGN_SUITE || 'unit';
 const suites = {
-  unit: ['test/**/*.test.ts', '!test/interop/**', '!test/pack/**'],
+  unit: ['test/**/*.test.ts', '!test/interop/**', '!test/pack/**', '!test/adversarial/**'],
+  adversarial: ['test/adversarial/**/*.test.ts'],
   interop: ['test/interop/**/*.test.ts'],
   pack: ['test/pack/**/*.test.ts'],
 };

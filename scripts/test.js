@@ -4,6 +4,7 @@
 //
 //   node scripts/test.js                 the unit suite (test/**/*.test.ts, not interop)
 //   node scripts/test.js interop         the suite that drives real Nix (test/interop/)
+//   node scripts/test.js adversarial     the attacks of a cache co-tenant or hostile server (test/adversarial/)
 //   node scripts/test.js FILE...         just those files
 'use strict';
 const { spawnSync, spawn } = require('node:child_process');
@@ -12,7 +13,7 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const args = process.argv.slice(2);
 // Suites are defined in ava.config.mjs and chosen with NARSIGN_SUITE; other arguments are files.
-const known = ['unit', 'interop', 'pack'];
+const known = ['unit', 'interop', 'pack', 'adversarial'];
 const suiteName = args.length === 0 ? 'unit' : known.includes(args[0]) ? args[0] : null;
 const files = suiteName ? [] : args;
 
