@@ -7,12 +7,16 @@
 // Each builds in a scratch copy of the sources so nothing clobbers the cmake-js build in ./build.
 'use strict';
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { root, cacheDir, checkTarget } = require('./emulate');
 
-const LIBSODIUM_MINGW = path.join(cacheDir, 'libsodium-mingw-1.0.18');
+const LIBSODIUM_SCRIPT = path.join(__dirname, 'libsodium-mingw.sh');
+// The cache entry is named after the script that builds it: a changed build is a new entry.
+const LIBSODIUM_MINGW = path.join(cacheDir,
+  `libsodium-mingw-${crypto.createHash('sha256').update(fs.readFileSync(LIBSODIUM_SCRIPT)).digest('hex').slice(0, 12)}`);
 
 function run(file, args, options = {}) {
   execFileSync(file, args, { stdio: 'inherit', ...options });
@@ -62,7 +66,7 @@ function nodeImportLibraries(dir) {
 }
 
 function buildWin32() {
-  run('bash', [path.join(__dirname, 'libsodium-mingw.sh'), LIBSODIUM_MINGW]);
+  run('bash', [LIBSODIUM_SCRIPT, LIBSODIUM_MINGW]);
   const scratch = scratchCopy(['native', 'CMakeLists.txt', 'package.json']);
   try {
     const headers = require(require.resolve('node-api-headers', { paths: [root] }));
