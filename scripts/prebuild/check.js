@@ -19,7 +19,7 @@ const newer = (a, b) => a.localeCompare(b, undefined, { numeric: true }) > 0;
 
 /** The newest version of each of GLIBC and GLIBCXX that `file` (an ELF) needs. */
 function glibcNeeds(target, file) {
-  const dump = execFileSync(OBJDUMP[target], ['-T', file], { encoding: 'utf8' });
+  const dump = execFileSync(OBJDUMP[target], ['-T', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const needs = {};
   for (const [, lib, version] of dump.matchAll(/\b(GLIBC|GLIBCXX)_([0-9.]+)\b/g)) {
     if (!needs[lib] || newer(version, needs[lib])) needs[lib] = version;
@@ -36,7 +36,7 @@ function inspect(target, file) {
   let needed, exported;
   if (target.startsWith('linux')) {
     needed = [...headers.matchAll(/^\s+NEEDED\s+(\S+)/gm)].map((m) => m[1]);
-    exported = execFileSync(objdump, ['-T', file], { encoding: 'utf8' }).split('\n')
+    exported = execFileSync(objdump, ['-T', file], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n')
       .filter((line) => /^[0-9a-f]+ g/.test(line) && !line.includes('*UND*')).map((line) => line.trim().split(/\s+/).pop());
   } else {
     needed = [...headers.matchAll(/DLL Name: (\S+)/g)].map((m) => m[1]);
