@@ -16,8 +16,8 @@ type BatchName = 'signMany' | 'signManyInto' | 'verifyMany' | 'signManyAsync' | 
 interface NativeAddon extends Omit<Ed25519Backend, BatchName>, Omit<NativeBatchAddon, 'SIGNATUREBYTES'> {
   setErrorClass(errorClass: typeof NarsignError): void;
   signDetachedInto(secretKey: SigningKey, message: Message, output: Uint8Array): void;
-  readFiles: NativeFiles['readFiles'];
-  writeFiles: NativeFiles['writeFiles'];
+  readFiles?: NativeFiles['readFiles'];
+  writeFiles?: NativeFiles['writeFiles'];
   libsodiumVersion: string;
 }
 
@@ -42,7 +42,10 @@ function loadNative(): Ed25519Backend {
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
   const addon = nodeGypBuild(packageRoot) as NativeAddon;
   addon.setErrorClass(NarsignError);
-  nativeFilesOfAddon = { readFiles: addon.readFiles, writeFiles: addon.writeFiles };
+  // Windows builds have no file engine (native/addon.cc): lib/fs-batch.ts then uses node:fs.
+  nativeFilesOfAddon = typeof addon.readFiles === 'function' && typeof addon.writeFiles === 'function'
+    ? { readFiles: addon.readFiles, writeFiles: addon.writeFiles }
+    : undefined;
   // The addon's functions as they are, plus the batch functions (the async ones are scheduled in JS),
   // and signDetached writing into a 64-byte view of a shared 64 KiB slab instead of a Buffer made in
   // C++ (~1.5 µs, several per cent of a signature) or by Buffer.allocUnsafe (its 8 KiB pool costs

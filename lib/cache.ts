@@ -25,6 +25,7 @@ import { encodeBase64 } from './base64';
 import { lockCache, processAlive } from './cache-lock';
 import { parseNixCacheInfo } from './cache-info';
 import { canReplaceFiles, readFileBatch, replaceFiles } from './fs-batch';
+import { fsyncDirectory } from './key-files';
 import { mapConcurrent } from './concurrent';
 import { checkNarFile, NarCheck } from './nar-check';
 import { NarsignError, argTypeError } from './errors';
@@ -404,14 +405,7 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
       failures(problemOf(o.entry.file, error));
     }
   }
-  if (durable && written > 0) {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
+  if (durable && written > 0) fsyncDirectory(dir);
   return written;
 }
 

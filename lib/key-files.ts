@@ -100,8 +100,12 @@ export function writeKeyFile(file: string, content: string, options: { mode: num
   fsyncDirectory(dir);
 }
 
-/** Makes a rename or link in `dir` durable. */
+/**
+ * Makes a rename or link in `dir` durable. Not on Windows, which has no directory fsync (flushing a
+ * directory handle is refused with EPERM): there the rename is as durable as NTFS makes it.
+ */
 export function fsyncDirectory(dir: string): void {
+  if (process.platform === 'win32') return;
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);

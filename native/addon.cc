@@ -4,7 +4,9 @@
 #include "batch.h"
 #include "ed25519.h"
 #include "errors.h"
+#if !defined(_WIN32)
 #include "files.h"
+#endif
 #include "signer.h"
 
 namespace narsign {
@@ -39,7 +41,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("verifyDetached", Napi::Function::New(env, VerifyDetached, "verifyDetached"));
   exports.Set("createSigner", Napi::Function::New(env, CreateSigner, "createSigner"));
   InitBatch(env, exports);
+#if !defined(_WIN32)
+  // The batched file engine is POSIX (O_NOFOLLOW, directory fsync, syncfs) and not built on
+  // Windows: without readFiles/writeFiles, lib/fs-batch.ts reads and writes through node:fs.
   InitFiles(env, exports);
+#endif
   return exports;
 }
 

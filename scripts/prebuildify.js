@@ -1,46 +1,37 @@
 #!/usr/bin/env node
-// `npm run prebuildify`: builds prebuilds/<platform>-<arch>/narsign.node with prebuildify (N-API,
-// stripped), which drives node-gyp from binding.gyp. It builds in a scratch copy of the sources so
-// node-gyp's build/ never clobbers the cmake-js build in ./build. Then checks the result: only
-// the Node-API entry points exported, and no dynamic libsodium.
+// `npm run prebuildify [TARGET...]`: builds prebuilds/<target>/narsign.node for linux-x64,
+// linux-arm64 and win32-x64 (or the targets named) on a linux-x64 Debian/Ubuntu machine, and checks
+// each before it may be packed: objdump (no libsodium library, only the Node-API entry points, the
+// glibc floors) and a run in the real Node for its platform under qemu or wine
+// (scripts/prebuild/check.js). Installs the missing toolchains first (scripts/prebuild/toolchains.sh,
+// as root); keeps the slow and downloaded parts in .cache/prebuild (NARSIGN_PREBUILD_CACHE).
 'use strict';
 const { execFileSync } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+const { TARGETS, checkTarget } = require('./prebuild/emulate');
+const { build } = require('./prebuild/build');
+const { check } = require('./prebuild/check');
 
-const root = path.join(__dirname, '..');
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'narsign-prebuild-'));
-try {
-  for (const entry of ['native', 'binding.gyp', 'package.json']) {
-    fs.cpSync(path.join(root, entry), path.join(scratch, entry), { recursive: true });
-  }
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
-  const env = { ...process.env };
-  // Offline machines: build against the local Node headers rather than downloading them.
-  if (!env.npm_config_nodedir && fs.existsSync('/usr/include/node/node_api.h')) env.npm_config_nodedir = '/usr';
-  execFileSync(path.join(root, 'node_modules', '.bin', 'prebuildify'), ['--napi', '--strip', '--name', 'narsign', '--cwd', scratch], {
-    cwd: scratch,
-    env,
-    stdio: 'inherit',
-  });
-  const target = `${os.platform()}-${os.arch()}`;
-  const built = path.join(scratch, 'prebuilds', target, 'narsign.node');
-  const dest = path.join(root, 'prebuilds', target);
-  fs.mkdirSync(dest, { recursive: true });
-  fs.copyFileSync(built, path.join(dest, 'narsign.node'));
-
-  if (os.platform() === 'linux') {
-    const ldd = execFileSync('ldd', [built], { encoding: 'utf8' });
-    if (/libsodium/.test(ldd)) throw new Error(`prebuild links libsodium dynamically:\n${ldd}`);
-    const symbols = execFileSync('nm', ['-D', '--defined-only', built], { encoding: 'utf8' })
-      .split('\n').filter(Boolean).map((line) => line.split(' ').pop());
-    const extra = symbols.filter((s) => !['napi_register_module_v1', 'node_api_module_get_api_version_v1'].includes(s));
-    if (extra.length) throw new Error(`prebuild exports more than the Node-API entry points: ${extra.join(', ')}`);
-    const glibc = execFileSync('objdump', ['-T', built], { encoding: 'utf8' }).match(/GLIBC_[0-9.]+/g) ?? [];
-    const newest = [...new Set(glibc)].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
-    console.log(`prebuilds/${target}/narsign.node: no libsodium.so, exports only Node-API entry points, needs ${newest ?? 'no versioned glibc'}`);
-  }
-} finally {
-  fs.rmSync(scratch, { recursive: true, force: true });
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  console.error('narsign: the prebuilds are cross-built on linux-x64 (Debian/Ubuntu)');
+  process.exit(1);
 }
+
+const targets = process.argv.length > 2 ? process.argv.slice(2) : TARGETS;
+targets.forEach(checkTarget);
+
+const timings = [];
+function timed(name, fn) {
+  const start = process.hrtime.bigint();
+  fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  timings.push(`${seconds.toFixed(1).padStart(6)} s  ${name}`);
+  console.log(`prebuild: ${name} took ${seconds.toFixed(1)} s`);
+}
+
+timed('toolchains', () => execFileSync('bash', [path.join(__dirname, 'prebuild', 'toolchains.sh')], { stdio: 'inherit' }));
+for (const target of targets) {
+  timed(`build ${target}`, () => build(target));
+  timed(`check ${target}`, () => check(target));
+}
+console.log(`prebuild: seconds per step\n${timings.map((line) => `prebuild: ${line}`).join('\n')}`);

@@ -4,8 +4,13 @@
  * prebuilt addon. Negative control: the same tarball without prebuilds/ falls back to sodium-native
  * with the same results.
  *
- * Needs `npm run prebuildify` first (.ci/run does it) and root (for `unshare -m`, which hides the
- * compilers by bind-mounting /bin/false over them).
+ * Issue 17: the tarball carries the linux-x64, linux-arm64 and win32-x64 prebuilds, each for its
+ * platform (ELF/PE headers read here), the Linux ones within the glibc floors (readelf), and each,
+ * installed into a consumer, loads in the real Node for its platform (qemu-user, wine) and signs the
+ * RFC 8032 vector; `npm pack` refuses when one is missing.
+ *
+ * Needs `npm run prebuildify` first (.ci/run does it; it also installs qemu-user and wine) and root
+ * (for `unshare -m`, which hides the compilers by bind-mounting /bin/false over them).
  */
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +20,11 @@ import path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
 const target = `${os.platform()}-${os.arch()}`;
+const PREBUILD_TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64'];
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const emulate = require('../../scripts/prebuild/emulate.js') as {
+  runNode(target: string, script: string, args?: string[], options?: { cwd?: string; env?: Record<string, string> }): { status: number | null; stdout: string; stderr: string };
+};
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'narsign-pack-'));
 test.after.always(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -37,8 +47,10 @@ let tarball = '';
 let files: string[] = [];
 
 test.before(() => {
-  if (!fs.existsSync(path.join(root, 'prebuilds', target, 'narsign.node'))) {
-    throw new Error(`no prebuilds/${target}/narsign.node: run \`npm run prebuildify\` first`);
+  for (const platform of PREBUILD_TARGETS) {
+    if (!fs.existsSync(path.join(root, 'prebuilds', platform, 'narsign.node'))) {
+      throw new Error(`no prebuilds/${platform}/narsign.node: run \`npm run prebuildify\` first`);
+    }
   }
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
   const info = JSON.parse(out)[0] as { filename: string; files: Array<{ path: string }> };
@@ -50,7 +62,7 @@ test.serial('the tarball ships exactly what a user needs', (t) => {
   for (const needed of [
     'package.json', 'README.md', 'LICENSE', 'CMakeLists.txt',
     'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/perl.js', 'dist/perl.mjs', 'dist/perl.d.ts', 'dist/cli/main.js',
-    `prebuilds/${target}/narsign.node`, 'native/addon.cc', 'native/exports.map', 'native/find-libsodium.js',
+    ...PREBUILD_TARGETS.map((platform) => `prebuilds/${platform}/narsign.node`), 'native/addon.cc', 'native/exports.map', 'native/find-libsodium.js',
   ]) {
     t.true(files.includes(needed), `missing ${needed}`);
   }
@@ -129,6 +141,86 @@ export { ok, which };
   const cli = withoutCompilers('npx --no-install narsign key generate test-1', dir);
   t.is(cli.status, 0, cli.stderr);
   t.regex(cli.stdout, /^test-1:[A-Za-z0-9+/]{86}==$/);
+});
+
+/** Byte-level identity of a binary: ELF class and machine, or PE32+ DLL and machine. */
+function binaryKind(bytes: Buffer): string {
+  if (bytes.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+    const machines: Record<number, string> = { 62: 'x86-64', 183: 'aarch64' };
+    const type = bytes.readUInt16LE(16) === 3 ? 'shared object' : 'other';
+    return `ELF${bytes[4] === 2 ? '64' : '32'} ${machines[bytes.readUInt16LE(18)] ?? 'other'} ${type}`;
+  }
+  if (bytes.toString('latin1', 0, 2) === 'MZ') {
+    const pe = bytes.readUInt32LE(0x3c);
+    if (bytes.toString('latin1', pe, pe + 4) !== 'PE\0\0') return 'MZ, not PE';
+    const machine = bytes.readUInt16LE(pe + 4) === 0x8664 ? 'x86-64' : 'other';
+    const dll = (bytes.readUInt16LE(pe + 22) & 0x2000) !== 0 ? 'DLL' : 'EXE';
+    const magic = bytes.readUInt16LE(pe + 24) === 0x20b ? 'PE32+' : 'PE32';
+    return `${magic} ${machine} ${dll}`;
+  }
+  return 'unknown';
+}
+
+/** The newest GLIBC_ and GLIBCXX_ versions an ELF needs, from its version-needs section (readelf). */
+function versionNeeds(file: string): Record<string, string> {
+  const out = execFileSync('readelf', ['--version-info', '--wide', file], { encoding: 'utf8' });
+  const needs: Record<string, string> = {};
+  for (const [, lib, version] of out.matchAll(/Name: (GLIBC|GLIBCXX)_([0-9.]+)/g)) {
+    if (!needs[lib] || version.localeCompare(needs[lib], undefined, { numeric: true }) > 0) needs[lib] = version;
+  }
+  return needs;
+}
+
+test.serial('the tarball carries a prebuild for each platform, each for its machine, Linux within the glibc floors', (t) => {
+  const unpacked = path.join(work, 'inspect');
+  fs.mkdirSync(unpacked);
+  execFileSync('tar', ['xzf', tarball, '-C', unpacked, 'package/prebuilds']);
+  const kinds = Object.fromEntries(PREBUILD_TARGETS.map((platform) =>
+    [platform, binaryKind(fs.readFileSync(path.join(unpacked, 'package', 'prebuilds', platform, 'narsign.node')))]));
+  t.deepEqual(kinds, {
+    'linux-x64': 'ELF64 x86-64 shared object',
+    'linux-arm64': 'ELF64 aarch64 shared object',
+    'win32-x64': 'PE32+ x86-64 DLL',
+  });
+  for (const linux of ['linux-x64', 'linux-arm64']) {
+    const needs = versionNeeds(path.join(unpacked, 'package', 'prebuilds', linux, 'narsign.node'));
+    t.truthy(needs.GLIBC, `${linux} has glibc version needs`);
+    t.true(needs.GLIBC.localeCompare('2.28', undefined, { numeric: true }) <= 0, `${linux} needs GLIBC_${needs.GLIBC}`);
+    t.true((needs.GLIBCXX ?? '0').localeCompare('3.4.21', undefined, { numeric: true }) <= 0, `${linux} needs GLIBCXX_${needs.GLIBCXX}`);
+  }
+});
+
+test.serial('installed: each prebuild loads in the real Node for its platform (qemu, wine) and signs the RFC 8032 vector', (t) => {
+  const dir = path.join(work, 'consumer');
+  const vector = JSON.parse(fs.readFileSync(path.join(root, 'test', 'vectors', 'rfc8032.json'), 'utf8')).vectors[1];
+  fs.writeFileSync(path.join(dir, 'rfc8032.js'), `const n = require('narsign');
+const pair = n.keyPairFromSeed(Buffer.from('${vector.seed}', 'hex'));
+const sig = Buffer.from(n.signDetached(pair.secretKey, Buffer.from('${vector.message}', 'hex'))).toString('hex');
+console.log(JSON.stringify({ platform: process.platform + '-' + process.arch, backend: n.backend, sig }));
+`);
+  for (const platform of PREBUILD_TARGETS) {
+    const run = emulate.runNode(platform, path.join(dir, 'rfc8032.js'), [], { cwd: dir, env: { NARSIGN_BACKEND: 'native' } });
+    t.is(run.status, 0, `${platform}: ${run.stdout}${run.stderr}`);
+    t.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop() ?? 'null'), { platform, backend: 'native', sig: vector.signature });
+  }
+});
+
+test.serial('npm pack refuses when a platform\'s prebuild is missing', (t) => {
+  const copy = path.join(work, 'incomplete');
+  fs.mkdirSync(copy);
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  delete manifest.scripts.prepare; // only prepack is under test (prepare would build the TypeScript)
+  fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify(manifest));
+  fs.cpSync(path.join(root, 'scripts', 'prebuild'), path.join(copy, 'scripts', 'prebuild'), { recursive: true });
+  for (const platform of ['linux-x64', 'linux-arm64']) {
+    fs.cpSync(path.join(root, 'prebuilds', platform), path.join(copy, 'prebuilds', platform), { recursive: true });
+  }
+  const pack = spawnSync('npm', ['pack', '--dry-run'], { cwd: copy, encoding: 'utf8' });
+  t.not(pack.status, 0);
+  t.regex(pack.stderr, /refusing to pack without prebuilds\/win32-x64\/narsign\.node/);
+  fs.cpSync(path.join(root, 'prebuilds', 'win32-x64'), path.join(copy, 'prebuilds', 'win32-x64'), { recursive: true });
+  const complete = spawnSync('npm', ['pack', '--dry-run'], { cwd: copy, encoding: 'utf8' });
+  t.is(complete.status, 0, complete.stderr);
 });
 
 test.serial('negative control: without prebuilds/ it installs, falls back to sodium-native, same results', (t) => {
