@@ -23,10 +23,9 @@ interface NativeAddon extends Omit<Ed25519Backend, BatchName>, Omit<NativeBatchA
 
 /** native/files.cc: batched file I/O on the libuv pool (used by lib/fs-batch.ts). */
 export interface NativeFiles {
-  readFiles(paths: readonly string[], callback: (error: unknown, result?: { data: Buffer; records: Int32Array }) => void): void;
+  readFiles(paths: readonly string[], callback: (error: unknown, result?: { data: Buffer; records: Int32Array }) => void, noFollow?: boolean): void;
   writeFiles(
     dir: string,
-    temps: readonly string[],
     targets: readonly string[],
     contents: readonly string[],
     modes: readonly number[],

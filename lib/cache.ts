@@ -6,23 +6,30 @@
  *  - each batch is read and parsed on the JS thread while the previous batch's signatures are being
  *    made or checked on the libuv pool (signManyAsync / verifyManyAsync), so I/O, parsing and crypto
  *    overlap;
- *  - a changed narinfo is replaced atomically: written to `.<name>.narsign-<pid>.tmp` in the same
- *    directory (with the original's mode), made durable (the default: with the addon, one syncfs
+ *  - a changed narinfo is replaced atomically: written to a temporary file this run creates in the
+ *    same directory (`.<name>.narsign-<pid>-<random>.tmp`, O_EXCL|O_NOFOLLOW, then the original's
+ *    mode: nothing a co-tenant planted is written through or renamed into place), made durable (the default: with the addon, one syncfs
  *    for the whole batch on Linux 5.8+, else an fsync per file; without it, the batch's fsyncs in
  *    parallel), then renamed over the original, and the directory is fsynced once per batch. With
  *    the addon a whole batch is written on the pool (lib/fs-batch.ts) while the next is parsed.
  *    A crash leaves each narinfo either as it was or fully signed; a later run removes temporary
- *    files whose process is gone;
+ *    files whose process is gone (regular files only; a link named like one is unlinked, never
+ *    followed);
+ *  - signing never reads or replaces a narinfo through a symlink (ERR_NARINFO_SYMLINK): the link
+ *    could point out of the cache, and replacing it would change what it means; verifying reads
+ *    through links to regular files. Every read is bounded (lib/bounded-read.ts);
  *  - signing holds the cache lock (lib/cache-lock.ts), so two signers never lose each other's Sig.
  *
  * Idempotent: Ed25519 is deterministic, so a narinfo already carrying exactly the signature the key
  * would make is left untouched (counted `alreadySigned`) unless `force`.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { signManyAsync, verifyManyAsync } from './batch';
 import { encodeBase64 } from './base64';
 import { lockCache, processAlive } from './cache-lock';
+import { fileKind, readFileBounded, readNarinfoFile } from './bounded-read';
 import { parseNixCacheInfo } from './cache-info';
 import { canReplaceFiles, readFileBatch, replaceFiles } from './fs-batch';
 import { fsyncDirectory } from './key-files';
@@ -61,7 +68,10 @@ const VERIFY_BATCH_FILES = 128;
 const VERIFY_BATCHES_IN_FLIGHT = 2;
 /** Failures kept in a result's list (the counts are always complete). */
 const MAX_LISTED = 1000;
-const TEMP_SUFFIX = /^\.(.+\.narinfo)\.narsign-(\d+)\.tmp$/;
+/** A temporary narinfo: `.<name>.narsign-<pid>-<random>.tmp` (or `-<pid>.tmp`, as older versions named them). */
+const TEMP_SUFFIX = /^\.(.+\.narinfo)\.narsign-(\d+)(?:-[0-9a-f]{16})?\.tmp$/;
+/** nix-cache-info is a few short lines. */
+const CACHE_INFO_LIMIT = 64 * 1024;
 
 export interface CacheProgress {
   /** Narinfos handled so far (in this shard). */
@@ -89,6 +99,8 @@ interface CommonOptions {
   signal?: AbortSignal;
   /** Narinfos per batch (default 256 when signing, 128 when verifying): memory use and abort latency grow with it. */
   batchSize?: number;
+  /** Told about a name in the cache that is skipped: a directory, FIFO or socket named like a narinfo or a temporary file. */
+  onWarning?: (message: string) => void;
 }
 
 export interface SignCacheOptions extends CommonOptions {
@@ -106,6 +118,8 @@ export interface SignCacheOptions extends CommonOptions {
   durable?: boolean;
   /** Told once when another live process holds the cache lock and this run waits for it. */
   onLockWait?: (owner: { pid: number; host: string }) => void;
+  /** How long to wait for the cache lock before failing with ERR_CACHE_LOCKED (default: DEFAULT_LOCK_TIMEOUT_MS in lib/cache-lock.ts). */
+  lockTimeoutMs?: number;
   /** `'2015'`: the 2015 `Signature: 2;…` line instead of `Sig:`. */
   format?: 'nix' | '2015';
 }
@@ -182,40 +196,56 @@ function checkDir(dir: unknown): string {
   return dir;
 }
 
-/** The cache's StoreDir from nix-cache-info, when it says one. */
+/**
+ * The cache's StoreDir from nix-cache-info, when it says one. A file that cannot be read as a
+ * regular file of at most CACHE_INFO_LIMIT bytes (missing, a FIFO, a directory, huge) says nothing:
+ * whoever can put one there could as well write a small one saying anything.
+ */
 export function cacheStoreDir(dir: string): string | undefined {
+  const file = path.join(dir, 'nix-cache-info');
   try {
-    return parseNixCacheInfo(fs.readFileSync(path.join(dir, 'nix-cache-info'), 'utf8')).storeDir;
+    const { bytes } = readFileBounded(file, { limit: CACHE_INFO_LIMIT, tooLarge: (size) => new NarsignError('ERR_CACHE_INFO_LIMIT', `${file} is ${size} bytes long`) });
+    return parseNixCacheInfo(bytes.toString('utf8')).storeDir;
   } catch {
     return undefined;
   }
 }
 
 /**
- * The top-level narinfo names of a cache, streamed, in the shard. Stray temporary files of dead
- * narsign processes are removed on the way when `cleanTemps` (only under the cache lock).
+ * The top-level narinfo names of a cache, streamed, in the shard: regular files and symlinks (the
+ * reader decides about those); a directory, FIFO, socket or device named like a narinfo is skipped
+ * with a warning. Stray temporary files of dead narsign processes are removed on the way when
+ * `cleanTemps` (only under the cache lock): a regular file or a symlink of that name is unlinked
+ * (the link itself, never what it points to); anything else of that name is left, with a warning.
  */
-export async function* narinfoNames(dir: string, shard?: Shard, cleanTemps = false): AsyncGenerator<string> {
+export async function* narinfoNames(dir: string, shard?: Shard, cleanTemps = false, warn?: (message: string) => void): AsyncGenerator<string> {
   const handle = await fs.promises.opendir(dir, { bufferSize: 256 });
   for await (const dirent of handle) {
     const name = dirent.name;
     if (name.endsWith('.narinfo') && name.charCodeAt(0) !== 0x2e /* . */) {
-      if (!dirent.isFile() && !(dirent.isSymbolicLink() && isFile(path.join(dir, name)))) continue;
+      if (!dirent.isFile() && !dirent.isSymbolicLink()) {
+        warn?.(`${path.join(dir, name)}: skipped: not a regular file (${fileKind(dirent)})`);
+        continue;
+      }
       if (inShard(name, shard)) yield name;
     } else if (cleanTemps) {
       const temp = TEMP_SUFFIX.exec(name);
-      if (temp && Number(temp[2]) !== process.pid && !processAlive(Number(temp[2]))) {
-        fs.rmSync(path.join(dir, name), { force: true });
-      }
+      if (temp && Number(temp[2]) !== process.pid && !processAlive(Number(temp[2]))) removeStrayTemp(dir, dirent, warn);
     }
   }
 }
 
-function isFile(file: string): boolean {
+/** Unlinks a dead run's temporary file: a regular file or a symlink (not followed); anything else is only reported. */
+function removeStrayTemp(dir: string, dirent: fs.Dirent, warn?: (message: string) => void): void {
+  const file = path.join(dir, dirent.name);
+  if (!dirent.isFile() && !dirent.isSymbolicLink()) {
+    warn?.(`${file}: left alone: named like a temporary file but not a regular file (${fileKind(dirent)})`);
+    return;
+  }
   try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
+    fs.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') warn?.(`${file}: cannot remove this stray temporary file: ${(error as NodeJS.ErrnoException).code}`);
   }
 }
 
@@ -258,34 +288,38 @@ function problemOf(file: string, error: unknown): FileProblem {
   return { file, code: 'ERR_IO', message: `${file}: ${e?.message ?? String(error)}` };
 }
 
-/** Reads one narinfo (bytes and mode); parse errors are left to the caller. */
-function readEntry(dir: string, name: string): Entry {
+/** Reads one narinfo (bytes and mode), bounded (lib/bounded-read.ts); parse errors are left to the caller. */
+function readEntry(dir: string, name: string, noFollow: boolean): Entry {
   const file = path.join(dir, name);
-  const fd = fs.openSync(file, 'r');
-  try {
-    const { mode } = fs.fstatSync(fd);
-    return { file, name, bytes: fs.readFileSync(fd), mode: mode & 0o7777 };
-  } finally {
-    fs.closeSync(fd);
-  }
+  return { file, name, ...readNarinfoFile(file, { noFollow }) };
+}
+
+/** The error for a narinfo that is a symlink where links are not read through (signing). */
+function symlinkRefused(file: string, error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException)?.code !== 'ELOOP') return error;
+  return new NarsignError('ERR_NARINFO_SYMLINK', `${file}: is a symbolic link; narsign signs only regular files (replace the link by the file it points to)`, { file, cause: error });
 }
 
 /** A narinfo of a batch as read: its entry, or the error reading it threw. */
 type ReadResult = { name: string; entry: Entry; error?: undefined } | { name: string; entry?: undefined; error: unknown };
 
-/** Reads a batch of narinfos: on the pool where the backend can (lib/fs-batch.ts), else here. */
-async function readBatch(dir: string, names: readonly string[]): Promise<ReadResult[]> {
-  const reads = await readFileBatch(names.map((name) => path.join(dir, name)));
+/**
+ * Reads a batch of narinfos: on the pool where the backend can (lib/fs-batch.ts), else here.
+ * `noFollow` (signing): a symlinked narinfo is refused, ERR_NARINFO_SYMLINK.
+ */
+async function readBatch(dir: string, names: readonly string[], noFollow: boolean): Promise<ReadResult[]> {
+  const reads = await readFileBatch(names.map((name) => path.join(dir, name)), noFollow);
   return names.map((name, i): ReadResult => {
     const read = reads[i];
+    const refused = (error: unknown) => (noFollow ? symlinkRefused(path.join(dir, name), error) : error);
     if (read === undefined) {
       try {
-        return { name, entry: readEntry(dir, name) };
+        return { name, entry: readEntry(dir, name, noFollow) };
       } catch (error) {
-        return { name, error };
+        return { name, error: refused(error) };
       }
     }
-    if ('error' in read) return { name, error: read.error };
+    if ('error' in read) return { name, error: refused(read.error) };
     return { name, entry: { file: path.join(dir, name), name, bytes: read.bytes, mode: read.mode } };
   });
 }
@@ -294,10 +328,10 @@ async function readBatch(dir: string, names: readonly string[]): Promise<ReadRes
  * The narinfos of `names`, read in batches of `size`, one batch ahead: batch k+1 is read on the
  * pool while the caller parses batch k (and batch k-1's crypto runs there too).
  */
-async function* readBatches(dir: string, names: Iterable<string> | AsyncIterable<string>, size: number): AsyncGenerator<ReadResult[]> {
+async function* readBatches(dir: string, names: Iterable<string> | AsyncIterable<string>, size: number, noFollow = false): AsyncGenerator<ReadResult[]> {
   let ahead: Promise<ReadResult[]> | undefined;
   for await (const batch of batches(asAsync(names), size)) {
-    const next = readBatch(dir, batch);
+    const next = readBatch(dir, batch, noFollow);
     next.catch(() => {}); // awaited below, on the next round
     if (ahead) yield await ahead;
     ahead = next;
@@ -337,23 +371,77 @@ function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new NarsignError('ERR_ABORTED', 'the operation was aborted', { cause: signal.reason });
 }
 
-/** The temporary file a new version of `entry` is written to (named by process: see cleanTemps). */
-function tempPathOf(entry: Entry): string {
-  return path.join(path.dirname(entry.file), `.${entry.name}.narsign-${process.pid}.tmp`);
+/**
+ * A temporary file for a new version of `entry`, created by this run: an unguessable name (the pid
+ * lets a later run clean up after a dead one), O_EXCL|O_NOFOLLOW so a planted symlink or hard link
+ * at the name fails the open instead of being written through, mode 0600 until the original's mode
+ * (never setuid: masked to 0777) is set on the open file. The twin of native/files.cc's CreateTemp.
+ */
+function createTemp(entry: Entry): OpenTemp {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+  for (let attempt = 1; ; attempt += 1) {
+    const temp = path.join(path.dirname(entry.file), `.${entry.name}.narsign-${process.pid}-${crypto.randomBytes(8).toString('hex')}.tmp`);
+    let fd: number;
+    try {
+      fd = fs.openSync(temp, flags, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt < TEMP_ATTEMPTS) continue;
+      throw error;
+    }
+    try {
+      const { dev, ino } = fs.fstatSync(fd);
+      const open = { temp, fd, dev, ino };
+      try {
+        fs.fchmodSync(fd, (entry.mode || 0o644) & 0o777);
+      } catch (error) {
+        discardTemp(open);
+        throw error;
+      }
+      return open;
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  }
 }
 
-/** Writes `content` over `entry.file` atomically; see the module comment. Returns the open temp fd. */
-function writeTemp(entry: Entry, content: string): { temp: string; fd: number } {
-  const temp = tempPathOf(entry);
-  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, entry.mode || 0o644);
+/** Attempts at a fresh random temporary name (a collision means someone lists the directory and plants). */
+const TEMP_ATTEMPTS = 8;
+
+/** A temporary file this run created: its name, open fd (-1 once closed) and identity. */
+interface OpenTemp {
+  temp: string;
+  fd: number;
+  dev: number;
+  ino: number;
+}
+
+/** Whether the temporary name still holds the very file this run created (not one swapped in since). */
+function stillOurs(open: OpenTemp): boolean {
   try {
-    fs.writeSync(fd, content);
+    const stat = fs.lstatSync(open.temp);
+    return stat.isFile() && stat.dev === open.dev && stat.ino === open.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes a temporary file this run created, if its name still holds it. */
+function discardTemp(open: OpenTemp): void {
+  if (stillOurs(open)) fs.rmSync(open.temp, { force: true });
+}
+
+/** Writes `content` to a new temporary file for `entry`; returns it open. */
+function writeTemp(entry: Entry, content: string): OpenTemp {
+  const open = createTemp(entry);
+  try {
+    fs.writeSync(open.fd, content);
   } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
+    fs.closeSync(open.fd);
+    discardTemp(open);
     throw error;
   }
-  return { temp, fd };
+  return open;
 }
 
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
@@ -365,7 +453,7 @@ const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsy
 async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: string }>, durable: boolean, failures: (p: FileProblem) => void): Promise<number> {
   if (pending.length === 0) return 0;
   if (canReplaceFiles) {
-    const files = pending.map(({ entry, content }) => ({ temp: tempPathOf(entry), target: entry.file, content, mode: entry.mode || 0o644 }));
+    const files = pending.map(({ entry, content }) => ({ target: entry.file, content, mode: entry.mode || 0o644 }));
     const errors = await replaceFiles(dir, files, durable);
     let written = 0;
     for (let i = 0; i < errors.length; i++) {
@@ -374,7 +462,7 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
     }
     return written;
   }
-  const open: Array<{ entry: Entry; temp: string; fd: number }> = [];
+  const open: Array<OpenTemp & { entry: Entry }> = [];
   for (const { entry, content } of pending) {
     try {
       open.push({ entry, ...writeTemp(entry, content) });
@@ -388,7 +476,7 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
       if (r.status === 'rejected') {
         failures(problemOf(open[i].entry.file, r.reason));
         fs.closeSync(open[i].fd);
-        fs.rmSync(open[i].temp, { force: true });
+        discardTemp(open[i]);
         open[i].fd = -1;
       }
     });
@@ -398,10 +486,12 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
     if (o.fd < 0) continue;
     try {
       fs.closeSync(o.fd);
+      // Only the file this run created is renamed into place: one swapped in since is left alone.
+      if (!stillOurs(o)) throw Object.assign(new Error(`EEXIST: rename '${o.temp}'`), { code: 'EEXIST', syscall: 'rename', path: o.temp });
       fs.renameSync(o.temp, o.entry.file);
       written += 1;
     } catch (error) {
-      fs.rmSync(o.temp, { force: true });
+      discardTemp(o);
       failures(problemOf(o.entry.file, error));
     }
   }
@@ -470,7 +560,7 @@ export async function signCache(dir: string, options: SignCacheOptions): Promise
   try {
     const shard = options.shard === undefined ? undefined : parseShard(options.shard);
     const total = options.onProgress ? await countNarinfos(dir, shard) : undefined;
-    await signIn(dir, narinfoNames(dir, shard, !options.dryRun), setup, options, result, total);
+    await signIn(dir, narinfoNames(dir, shard, !options.dryRun, options.onWarning), setup, options, result, total);
   } finally {
     releaseSetup(setup);
   }
@@ -528,11 +618,11 @@ async function signIn(
     result.failed += 1;
     if (result.failures.length < MAX_LISTED) result.failures.push(p);
   };
-  const lock = options.dryRun ? undefined : await lockCache(dir, { signal: options.signal, onWait: options.onLockWait });
+  const lock = options.dryRun ? undefined : await lockCache(dir, { signal: options.signal, onWait: options.onLockWait, timeoutMs: options.lockTimeoutMs });
+  // Batch k's crypto runs on the pool while batch k+1 is read and parsed.
+  let previous: Promise<void> = Promise.resolve();
   try {
-    // Batch k's crypto runs on the pool while batch k+1 is read and parsed.
-    let previous: Promise<void> = Promise.resolve();
-    for await (const batch of readBatches(dir, names, batchSizeOf(options.batchSize))) {
+    for await (const batch of readBatches(dir, names, batchSizeOf(options.batchSize), true)) {
       const entries: Entry[] = [];
       for (const { name, entry, error } of batch) {
         result.total += 1;
@@ -553,6 +643,9 @@ async function signIn(
     }
     await previous;
   } finally {
+    // A batch being written when the run stops (an abort, a read error) finishes first: its
+    // temporary files are renamed or removed before the lock is given up.
+    await previous.catch(() => {});
     lock?.release();
   }
 }
@@ -634,7 +727,7 @@ export async function verifyCache(dir: string, options: VerifyCacheOptions): Pro
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
   const result = emptyVerifyResult();
   const total = options.onProgress ? await countNarinfos(dir, shard) : undefined;
-  await verifyIn(dir, narinfoNames(dir, shard), keys, options, result, total);
+  await verifyIn(dir, narinfoNames(dir, shard, false, options.onWarning), keys, options, result, total);
   result.durationMs = Date.now() - started;
   return result;
 }

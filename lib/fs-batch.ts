@@ -25,8 +25,11 @@ function ioError(file: string, errno: number, syscall: string): NodeJS.ErrnoExce
   return Object.assign(new Error(`${code}: ${syscall} '${file}'`), { errno: -errno, code, syscall, path: file });
 }
 
-/** Reads `paths` (see FileRead); never rejects for a file's own problem. */
-export function readFileBatch(paths: readonly string[]): Promise<FileRead[]> {
+/**
+ * Reads `paths` (see FileRead); never rejects for a file's own problem. `noFollow`: a path that is a
+ * symlink fails with ELOOP (O_NOFOLLOW) instead of being read through.
+ */
+export function readFileBatch(paths: readonly string[], noFollow = false): Promise<FileRead[]> {
   const native = nativeFiles;
   if (native === undefined || paths.length === 0) return Promise.resolve(new Array<FileRead>(paths.length).fill(undefined));
   return new Promise((resolve, reject) => {
@@ -44,7 +47,7 @@ export function readFileBatch(paths: readonly string[]): Promise<FileRead[]> {
         else reads[i] = undefined;
       }
       resolve(reads);
-    });
+    }, noFollow);
   });
 }
 
@@ -64,15 +67,15 @@ const WRITE_SYSCALLS = ['open', 'write', 'fsync', 'close', 'rename', 'syncfs'];
 const DIRECTORY_FSYNC = 6;
 
 export interface FileToReplace {
-  /** The temporary file to write (in the target's directory). */
-  temp: string;
   target: string;
   content: string;
   mode: number;
 }
 
 /**
- * Replaces each target by its content atomically, on the pool: write the temporary file, flush it
+ * Replaces each target by its content atomically, on the pool: write a temporary file the addon
+ * creates next to the target (an unguessable name, O_EXCL|O_NOFOLLOW, the mode applied by fchmod:
+ * see native/files.cc), flush it
  * (durable: one syncfs for the batch, or an fsync per file), rename it over the target; then fsync
  * `dir` (durable). Resolves to each file's I/O error, or undefined where the file was replaced; a
  * failed file's temporary is removed and its target untouched. Rejects when the directory's fsync
@@ -83,7 +86,7 @@ export function replaceFiles(dir: string, files: readonly FileToReplace[], durab
   if (native === undefined) return Promise.reject(new Error('replaceFiles needs the native addon'));
   const durability = !durable ? 0 : useSyncfs ? 2 : 1;
   return new Promise((resolve, reject) => {
-    native.writeFiles(dir, files.map((f) => f.temp), files.map((f) => f.target), files.map((f) => f.content), files.map((f) => f.mode), durability, (error, records) => {
+    native.writeFiles(dir, files.map((f) => f.target), files.map((f) => f.content), files.map((f) => f.mode), durability, (error, records) => {
       if (error || !records) {
         reject(error);
         return;
@@ -96,7 +99,7 @@ export function replaceFiles(dir: string, files: readonly FileToReplace[], durab
           reject(ioError(dir, errno, 'fsync'));
           return;
         }
-        errors[i] = ioError(files[i].temp, errno, WRITE_SYSCALLS[syscall] ?? 'write');
+        errors[i] = ioError(files[i].target, errno, WRITE_SYSCALLS[syscall] ?? 'write');
       }
       resolve(errors);
     });

@@ -3,6 +3,7 @@
  * key files the way `nix-store --generate-binary-cache-key` does — no trailing newline, secret file
  * mode 0600, fsynced, never replacing an existing file unless asked to.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { mayBeKeyMaterial, NarsignError } from './errors';
@@ -70,8 +71,10 @@ export function readKeyFile(file: string, options: { secret?: boolean; warn?: (m
  */
 export function writeKeyFile(file: string, content: string, options: { mode: number; force?: boolean }): void {
   const dir = path.dirname(path.resolve(file));
-  const temp = path.join(dir, `.${path.basename(file)}.narsign-${process.pid}.tmp`);
-  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, options.mode);
+  // An unguessable name, created O_EXCL|O_NOFOLLOW: a link planted in the directory is neither
+  // written through nor a way to stop this (a guessable name could be taken in advance).
+  const temp = path.join(dir, `.${path.basename(file)}.narsign-${process.pid}-${crypto.randomBytes(8).toString('hex')}.tmp`);
+  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, options.mode);
   try {
     fs.writeSync(fd, content);
     fs.fchmodSync(fd, options.mode); // the umask may have narrowed — or, for 0600, nothing widens it

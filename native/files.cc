@@ -1,6 +1,7 @@
 // Batched file I/O for whole caches: readFiles and writeFiles (lib/fs-batch.ts).
 //
-// readFiles(paths: string[], callback) reads whole small files on the libuv pool.
+// readFiles(paths: string[], callback, noFollow?: boolean) reads whole small files on the libuv pool
+// (noFollow: a path whose last component is a symlink fails open with ELOOP, as O_NOFOLLOW does).
 //
 // One AsyncWorker per call: the paths are copied on the JS thread, the pool thread opens, fstats,
 // reads and closes each file into one growing buffer, and the callback gets
@@ -14,6 +15,7 @@
 #include "files.h"
 #include "errors.h"
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
@@ -36,9 +38,10 @@ enum Syscall { kOpen = 0, kFstat = 1, kRead = 2 };
 
 class ReadFilesWorker final : public Napi::AsyncWorker {
  public:
-  ReadFilesWorker(Napi::Function callback, std::vector<std::string> paths)
+  ReadFilesWorker(Napi::Function callback, std::vector<std::string> paths, bool no_follow)
       : Napi::AsyncWorker(callback, "narsign:readFiles"),
         paths_(std::move(paths)),
+        open_flags_(O_RDONLY | O_CLOEXEC | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0)),
         records_(paths_.size() * kFields, 0) {}
 
  private:
@@ -63,7 +66,7 @@ class ReadFilesWorker final : public Napi::AsyncWorker {
     record[1] = -1;
     if (path.find('\0') != std::string::npos || data_.size() >= kBatchLimit) return;
     // O_NONBLOCK: opening a FIFO named like a narinfo must not hang (it is then "not read").
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(path.c_str(), open_flags_);
     if (fd < 0) return Failed(record, kOpen, errno);
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -120,24 +123,56 @@ class ReadFilesWorker final : public Napi::AsyncWorker {
   }
 
   std::vector<std::string> paths_;
+  int open_flags_;
   std::vector<int32_t> records_;
   std::vector<uint8_t> data_;
 };
 
-// writeFiles(dir, temps, targets, contents, modes, durability, callback) replaces a batch of files
-// atomically, on the pool: each content is written to its temporary file (created with its mode),
-// made durable (durability 1: fsync each file; 2: one syncfs for the batch; 0: not), and renamed
-// over its target; then the directory is fsynced (durability 1 or 2). A temporary file that failed
-// any step is removed and its target left alone; with syncfs, a failed flush fails the whole batch.
+// writeFiles(dir, targets, contents, modes, durability, callback) replaces a batch of files
+// atomically, on the pool: each content is written to a temporary file this call creates next to
+// its target, made durable (durability 1: fsync each file; 2: one syncfs for the batch; 0: not), and
+// renamed over its target; then the directory is fsynced (durability 1 or 2). A temporary file that
+// failed any step is removed and its target left alone; with syncfs, a failed flush fails the whole
+// batch.
+//
+// The temporary files are made so that nothing a co-tenant of the directory planted can be written
+// through or renamed into place: each is `.<target name>.narsign-<pid>-<16 random hex>.tmp` (the
+// pid lets a later run remove the leftovers of a dead one; the random part makes the name
+// unguessable), created with O_CREAT|O_EXCL|O_NOFOLLOW (a planted symlink or hard link at the name
+// fails the open instead of being truncated), mode 0600 until it is written and then fchmod'ed to
+// the mode given (masked to 0777: never setuid, never broader than the original), and it is renamed
+// or removed only while the name still holds the very inode this call created (lstat against the
+// open file's fstat): a temporary swapped for something else is left alone and its target untouched.
 // callback(null, records): 2 int32 per file, [errno, syscall] (0, 0 when replaced; syscalls: 0 open,
 // 1 write, 2 fsync, 3 close, 4 rename, 5 syncfs; the directory's fsync failing is reported on every
-// replaced file as syscall 6).
+// replaced file as syscall 6; a temporary file swapped by someone else is EEXIST at rename).
 enum WriteSyscall { kWOpen = 0, kWWrite = 1, kWFsync = 2, kWClose = 3, kWRename = 4, kWSyncfs = 5, kWDirFsync = 6 };
 
+// Attempts at a fresh random name before giving up (a collision means someone lists and plants).
+constexpr int kTempAttempts = 8;
+
 struct FileToWrite {
-  std::string temp, target, content;
+  std::string target, content, temp;
   int mode;
+  dev_t dev = 0;
+  ino_t ino = 0;
 };
+
+// `.<name>.narsign-<pid>-<random>.tmp` next to `target`.
+std::string TempNameFor(const std::string& target) {
+  size_t slash = target.rfind('/');
+  std::string dir = slash == std::string::npos ? std::string() : target.substr(0, slash + 1);
+  std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+  uint8_t random[8];
+  randombytes_buf(random, sizeof random);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (uint8_t byte : random) {
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 15];
+  }
+  return dir + "." + name + ".narsign-" + std::to_string(static_cast<long>(getpid())) + "-" + hex + ".tmp";
+}
 
 class WriteFilesWorker final : public Napi::AsyncWorker {
  public:
@@ -149,10 +184,25 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
         records_(files_.size() * 2, 0) {}
 
  private:
+  // Whether file i's temporary name still holds the inode this call created. (On Linux through an
+  // O_PATH descriptor of the name itself, not lstat: no libc symbol beyond those already used.)
+  bool StillOurs(size_t i) {
+    struct stat st;
+#ifdef O_PATH
+    int fd = open(files_[i].temp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool found = fstat(fd, &st) == 0;
+    close(fd);
+#else
+    bool found = lstat(files_[i].temp.c_str(), &st) == 0;
+#endif
+    return found && S_ISREG(st.st_mode) && st.st_dev == files_[i].dev && st.st_ino == files_[i].ino;
+  }
+
   void Fail(size_t i, WriteSyscall syscall, int error) {
     records_[i * 2] = error;
     records_[i * 2 + 1] = syscall;
-    unlink(files_[i].temp.c_str());
+    if (StillOurs(i)) unlink(files_[i].temp.c_str());
   }
 
   void Execute() override {
@@ -162,7 +212,10 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
     size_t renamed = 0;
     for (size_t i = 0; i < files_.size(); i++) {
       if (records_[i * 2] != 0) continue;
-      if (rename(files_[i].temp.c_str(), files_[i].target.c_str()) != 0) {
+      if (!StillOurs(i)) {
+        records_[i * 2] = EEXIST;  // swapped by someone else: neither renamed nor removed
+        records_[i * 2 + 1] = kWRename;
+      } else if (rename(files_[i].temp.c_str(), files_[i].target.c_str()) != 0) {
         Fail(i, kWRename, errno);
       } else {
         renamed++;
@@ -171,12 +224,38 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
     if (durability_ != 0 && renamed > 0) SyncDirectory();
   }
 
+  // Creates file i's temporary file under a fresh random name; -1 with errno set when it cannot.
+  int CreateTemp(FileToWrite& file) {
+    for (int attempt = 0; attempt < kTempAttempts; attempt++) {
+      file.temp = TempNameFor(file.target);
+      int fd = open(file.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
+  }
+
   bool WriteTemp(size_t i) {
-    const FileToWrite& file = files_[i];
-    int fd = open(file.temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(file.mode));
+    FileToWrite& file = files_[i];
+    int fd = CreateTemp(file);
     if (fd < 0) {
       records_[i * 2] = errno;  // nothing was created to remove
       records_[i * 2 + 1] = kWOpen;
+      return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      int error = errno;
+      close(fd);
+      records_[i * 2] = error;  // cannot tell it is ours: leave it (a later run removes it)
+      records_[i * 2 + 1] = kWOpen;
+      return false;
+    }
+    file.dev = st.st_dev;
+    file.ino = st.st_ino;
+    if (fchmod(fd, static_cast<mode_t>(file.mode)) != 0) {
+      int error = errno;
+      close(fd);
+      Fail(i, kWOpen, error);
       return false;
     }
     size_t done = 0;
@@ -256,33 +335,32 @@ std::string PathArg(Napi::Env env, const Napi::Value& value, const std::string& 
 Napi::Value WriteFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string dir = PathArg(env, info[0], "dir");
-  for (size_t arg = 1; arg <= 4; arg++) {
-    if (!info[arg].IsArray()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "temps, targets, contents and modes must be arrays");
+  for (size_t arg = 1; arg <= 3; arg++) {
+    if (!info[arg].IsArray()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "targets, contents and modes must be arrays");
   }
-  Napi::Array temps = info[1].As<Napi::Array>(), targets = info[2].As<Napi::Array>();
-  Napi::Array contents = info[3].As<Napi::Array>(), modes = info[4].As<Napi::Array>();
-  uint32_t n = temps.Length();
-  if (targets.Length() != n || contents.Length() != n || modes.Length() != n) {
-    ThrowRangeError(env, "temps, targets, contents and modes must have the same length");
+  Napi::Array targets = info[1].As<Napi::Array>();
+  Napi::Array contents = info[2].As<Napi::Array>(), modes = info[3].As<Napi::Array>();
+  uint32_t n = targets.Length();
+  if (contents.Length() != n || modes.Length() != n) {
+    ThrowRangeError(env, "targets, contents and modes must have the same length");
   }
-  if (n > kMaxFiles) ThrowRangeError(env, "temps has " + std::to_string(n) + " elements; writeFiles takes at most " + std::to_string(kMaxFiles));
-  if (!info[5].IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "durability must be a number");
-  int durability = info[5].As<Napi::Number>().Int32Value();
+  if (n > kMaxFiles) ThrowRangeError(env, "targets has " + std::to_string(n) + " elements; writeFiles takes at most " + std::to_string(kMaxFiles));
+  if (!info[4].IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "durability must be a number");
+  int durability = info[4].As<Napi::Number>().Int32Value();
   if (durability < 0 || durability > 2) ThrowRangeError(env, "durability must be 0, 1 or 2");
-  if (!info[6].IsFunction()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+  if (!info[5].IsFunction()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
   std::vector<FileToWrite> files(n);
   for (uint32_t i = 0; i < n; i++) {
     std::string at = "[" + std::to_string(i) + "]";
-    files[i].temp = PathArg(env, temps.Get(i), "temps" + at);
     files[i].target = PathArg(env, targets.Get(i), "targets" + at);
     Napi::Value content = contents.Get(i);
     if (!content.IsString()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "contents" + at + " must be a string");
     files[i].content = content.As<Napi::String>().Utf8Value();
     Napi::Value mode = modes.Get(i);
     if (!mode.IsNumber()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "modes" + at + " must be a number");
-    files[i].mode = mode.As<Napi::Number>().Int32Value() & 07777;
+    files[i].mode = mode.As<Napi::Number>().Int32Value() & 0777;
   }
-  (new WriteFilesWorker(info[6].As<Napi::Function>(), std::move(dir), std::move(files), durability))->Queue();
+  (new WriteFilesWorker(info[5].As<Napi::Function>(), std::move(dir), std::move(files), durability))->Queue();
   return env.Undefined();
 }
 
@@ -300,7 +378,8 @@ Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
     if (!path.IsString()) ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "paths[" + std::to_string(i) + "] must be a string");
     paths.push_back(path.As<Napi::String>().Utf8Value());
   }
-  (new ReadFilesWorker(info[1].As<Napi::Function>(), std::move(paths)))->Queue();
+  bool no_follow = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  (new ReadFilesWorker(info[1].As<Napi::Function>(), std::move(paths), no_follow))->Queue();
   return env.Undefined();
 }
 

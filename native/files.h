@@ -7,7 +7,7 @@
 
 namespace narsign {
 
-// readFiles(paths, callback) and writeFiles(dir, temps, targets, contents, modes, durability, callback). See files.cc.
+// readFiles(paths, callback, noFollow) and writeFiles(dir, targets, contents, modes, durability, callback). See files.cc.
 void InitFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace narsign

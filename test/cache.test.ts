@@ -156,28 +156,33 @@ test('I/O failures fail their file alone, with the errno and the syscall, the sa
   // native/files.cc, on the fallback with fs.*Sync; both must report the same codes and words.)
   const dir = makeCache(fixtureTexts(['F1', 'F2', 'F3']));
   const [first, second, third] = fs.readdirSync(dir).filter((n) => n.endsWith('.narinfo')).sort();
-  // The temporary file this process would write for `first` is a directory: creating it fails.
-  fs.mkdirSync(path.join(dir, `.${first}.narsign-${process.pid}.tmp`));
+  // `first` is a symlink to a copy outside the cache: signing never reads or replaces through a link.
+  const outside = path.join(tempDir(), first);
+  fs.renameSync(path.join(dir, first), outside);
+  fs.symlinkSync(outside, path.join(dir, first));
   // `second` is over the 4 MiB narinfo limit (the addon leaves such files to the JS reader).
   const big = path.join(dir, second);
   fs.appendFileSync(big, `X-Padding: ${'x'.repeat(4 * 1024 * 1024)}\n`);
-  const before = { first: fs.readFileSync(path.join(dir, first)), big: fs.readFileSync(big) };
+  const before = { first: fs.readFileSync(outside), big: fs.readFileSync(big) };
   const r = await signCache(dir, { keys: secret });
   t.like(r, { total: 3, signed: 1, failed: 2 });
   const byFile = Object.fromEntries(r.failures.map((f) => [path.basename(f.file), f]));
-  t.like(byFile[first], { code: 'ERR_IO_EISDIR', message: `${path.join(dir, first)}: is a directory (open)` });
+  t.like(byFile[first], { code: 'ERR_NARINFO_SYMLINK' });
   t.is(byFile[second].code, 'ERR_NARINFO_LIMIT');
-  t.deepEqual(fs.readFileSync(path.join(dir, first)), before.first);
+  t.deepEqual(fs.readFileSync(outside), before.first);
+  t.true(fs.lstatSync(path.join(dir, first)).isSymbolicLink());
   t.deepEqual(fs.readFileSync(big), before.big);
   t.is(sigsOf(fs.readFileSync(path.join(dir, third), 'utf8'), 'test-cache-1').length, 1);
-  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.') && n !== `.${first}.narsign-${process.pid}.tmp`), []);
+  t.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.')), []);
 
   // Reading: a file that is missing, and one that is a directory.
   const missing = path.join(dir, 'missing.narinfo');
-  const v = await verifyNarinfoFiles([path.join(dir, third), missing, path.join(dir, `.${first}.narsign-${process.pid}.tmp`)], { trustedKeys: publicKey });
+  const sub = path.join(dir, 'sub.narinfo');
+  fs.mkdirSync(sub);
+  const v = await verifyNarinfoFiles([path.join(dir, third), missing, sub], { trustedKeys: publicKey });
   t.like(v, { total: 3, trusted: 1, failed: 2 });
   t.like(v.problems.find((p) => p.file === missing), { code: 'ERR_IO_ENOENT', message: `${missing}: no such file or directory (open)` });
-  t.like(v.problems.find((p) => p.file !== missing), { code: 'ERR_IO_EISDIR' });
+  t.like(v.problems.find((p) => p.file === sub), { code: 'ERR_NOT_REGULAR_FILE', message: `${sub}: not a regular file (a directory)` });
 });
 
 test('abort mid-run: rejects with ERR_ABORTED; every file is the original or fully signed; no temp files', async (t) => {

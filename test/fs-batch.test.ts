@@ -93,29 +93,34 @@ nativeTest('replaceFiles: contents and modes in place, temporary files gone; a f
     const dir = tempDir();
     const targets = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, n));
     targets.forEach((p) => fs.writeFileSync(p, `old ${p}`));
-    const files = targets.map((target, i) => ({ temp: path.join(dir, `.${path.basename(target)}.tmp`), target, content: `new ${i} ✓\n`, mode: [0o644, 0o600, 0o640, 0o644][i] }));
-    fs.mkdirSync(files[1].temp); // creating b's temporary file fails: EISDIR (open)
+    // b's temporary file cannot be created: its directory does not exist (ENOENT at open).
+    targets[1] = path.join(dir, 'missing', 'b');
+    const files = targets.map((target, i) => ({ target, content: `new ${i} ✓\n`, mode: [0o644, 0o600, 0o640, 0o644][i] }));
     fs.rmSync(targets[2]);
     fs.mkdirSync(targets[2]); // renaming over c fails: it is a directory
     const errors = await replaceFiles(dir, files, durable);
     t.is(errors.length, 4);
     t.is(errors[0], undefined);
-    t.like(errors[1], { code: 'EISDIR', syscall: 'open' });
+    t.like(errors[1], { code: 'ENOENT', syscall: 'open' });
     t.like(errors[2], { code: 'EISDIR', syscall: 'rename' });
     t.is(errors[3], undefined);
     t.is(fs.readFileSync(targets[0], 'utf8'), 'new 0 ✓\n');
     t.is(fs.readFileSync(targets[3], 'utf8'), 'new 3 ✓\n');
-    t.is(fs.statSync(targets[0]).mode & 0o777, 0o644 & ~process.umask());
-    t.is(fs.readFileSync(targets[1], 'utf8'), `old ${targets[1]}`);
+    t.is(fs.statSync(targets[0]).mode & 0o777, 0o644);
     t.true(fs.statSync(targets[2]).isDirectory());
-    t.deepEqual(fs.readdirSync(dir).sort(), ['.b.tmp', 'a', 'b', 'c', 'd'], `durable ${durable}: only the blocking directory is left`);
+    t.deepEqual(fs.readdirSync(dir).sort(), ['a', 'b', 'c', 'd'], `durable ${durable}: no temporary file is left`);
   }
 });
 
-nativeTest('replaceFiles: the mode is the one given (umask applied), as fs.openSync creates files', async (t) => {
+nativeTest('replaceFiles: the mode is exactly the one given (set on the open file, so no umask), never setuid', async (t) => {
   const dir = tempDir();
   const target = path.join(dir, 'x');
-  const [error] = await replaceFiles(dir, [{ temp: path.join(dir, '.x.tmp'), target, content: 'x', mode: 0o600 }], true);
-  t.is(error, undefined);
-  t.is(fs.statSync(target).mode & 0o777, 0o600 & ~process.umask());
+  const old = process.umask(0o077);
+  try {
+    const [error] = await replaceFiles(dir, [{ target, content: 'x', mode: 0o4644 }], true);
+    t.is(error, undefined);
+  } finally {
+    process.umask(old);
+  }
+  t.is(fs.statSync(target).mode & 0o7777, 0o644);
 });

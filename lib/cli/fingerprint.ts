@@ -10,17 +10,20 @@ import { NarsignError } from '../errors';
 import { fingerprint } from '../fingerprint';
 import { formatHash } from '../hash';
 import { NarInfo, parseNarinfo } from '../narinfo';
+import { readNarinfoFile, readNarinfoStdin } from '../bounded-read';
 import { verifyNarinfo } from '../signatures';
 import { collect, jsonOption } from './collect';
 import { EXIT_CORRUPT, EXIT_FAILED } from './exit-codes';
 import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
 import { describeError, errnoWords, writeOut } from './output';
 
-function readNarinfo(file: string): NarInfo {
+/** A narinfo file or standard input, read within the narinfo limit (lib/bounded-read.ts). */
+async function readNarinfo(file: string): Promise<NarInfo> {
   let bytes: Buffer;
   try {
-    bytes = file === '-' ? fs.readFileSync(0) : fs.readFileSync(file);
+    bytes = file === '-' ? await readNarinfoStdin() : readNarinfoFile(file).bytes;
   } catch (error) {
+    if (error instanceof NarsignError) throw error;
     throw new NarsignError('ERR_PATH', `${file}: ${errnoWords(error)}`, { file });
   }
   return parseNarinfo(bytes, { where: file === '-' ? '<stdin>' : file });
@@ -40,7 +43,7 @@ export function fingerprintCommand(): Command {
       let code = 0;
       for (const file of files) {
         try {
-          out += `${fingerprint(readNarinfo(file))}\n`;
+          out += `${fingerprint(await readNarinfo(file))}\n`;
         } catch (error) {
           await writeOut(out);
           out = '';
@@ -69,7 +72,7 @@ file or other failure; 64 usage error.`)
       let info: NarInfo;
       let verdict: ReturnType<typeof verifyNarinfo>;
       try {
-        info = readNarinfo(file);
+        info = await readNarinfo(file);
         // A file named like a cache entry (`<hash>.narinfo`) must describe that path; any other name
         // (a copy such as x.signed.narinfo) is shown as it is.
         const named = file !== '-' && /^[0-9a-z]{32}\.narinfo$/.test(path.basename(file));

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { NarsignError } from '../errors';
 import { generateSecretKey, toPublicKey } from '../keys';
 import { readKeyFile, writeKeyFile } from '../key-files';
+import { readStdinBounded } from '../bounded-read';
 import { UsageError } from './exit-codes';
 import { warn, writeOut } from './output';
 
@@ -85,13 +86,12 @@ function writeKey(file: string, content: string, mode: number, force: boolean | 
   }
 }
 
-export async function readStdin(limit = 64 * 1024 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new UsageError(`standard input is larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** Most bytes read from standard input or a --paths-from file (a key, a list of store paths). */
+export const STDIN_LIMIT = 64 * 1024 * 1024;
+
+/** Standard input as text, at most `limit` bytes (lib/bounded-read.ts). */
+export async function readStdin(limit = STDIN_LIMIT): Promise<string> {
+  const bytes = await readStdinBounded({ limit, tooLarge: () => new UsageError(`standard input is larger than ${limit} bytes`) });
+  return bytes.toString('utf8');
 }
+

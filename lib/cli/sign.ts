@@ -11,10 +11,11 @@ import { formatNarinfo, NarInfo, parseNarinfo, removeSignatures } from '../narin
 import { parsePublicKeys, PublicKey } from '../keys';
 import { parseShard } from '../shard';
 import { signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
-import { collect, jsonOption, positiveInteger } from './collect';
+import { collect, jsonOption, nonNegativeInteger, positiveInteger } from './collect';
+import { interruptible } from './interrupt';
+import { readNarinfoStdin } from '../bounded-read';
 import { LOCK_FILE } from '../cache-lock';
 import { EXIT_CORRUPT, EXIT_UNTRUSTED, UsageError } from './exit-codes';
-import { readStdin } from './key';
 import { secretKeysFrom } from './keys-option';
 import { describeError, describeProblem, warn, writeOut } from './output';
 import { createProgress } from './progress';
@@ -32,6 +33,7 @@ interface SignOptions {
   dryRun?: boolean;
   format?: string;
   json?: boolean;
+  lockTimeout?: number;
 }
 
 export function signCommand(): Command {
@@ -47,6 +49,7 @@ export function signCommand(): Command {
     .option('--remove <name>', 'drop signatures by this key name (key rotation; repeatable)', collect)
     .option('--require-trusted <keys>', 'only sign narinfos already trusted by these public keys', collect)
     .option('--dry-run', 'change nothing; report what would be signed')
+    .option('--lock-timeout <seconds>', 'wait at most this long for another signer of the cache (default 600)', nonNegativeInteger('--lock-timeout'))
     .addOption(new Option('--format <format>', 'signature format').choices(['nix', '2015']).default('nix'))
     .addOption(jsonOption())
     .addHelpText('after', `
@@ -92,10 +95,15 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
         dryRun: options.dryRun,
         format: options.format === '2015' ? '2015' : 'nix',
         onLockWait: (owner) => warn(`the cache is being signed by process ${owner.pid} on ${owner.host}; waiting for it to finish (lock file ${LOCK_FILE})`),
+        onWarning: warn,
+        ...(options.lockTimeout === undefined ? {} : { lockTimeoutMs: options.lockTimeout * 1000 }),
       };
       let total: SignCacheResult | undefined;
       const files: string[] = [];
       const progress = createProgress(options.dryRun ? 'checking' : 'signing');
+      // Ctrl-C / SIGTERM: stop after the batch being written, clean up, exit 130 / 143.
+      const interrupt = interruptible();
+      common.signal = interrupt.signal;
       try {
         for (const p of paths) {
           if (isDirectory(p)) {
@@ -107,9 +115,18 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
           const r = await signNarinfoFiles(files, { ...common, onProgress: ({ done, total: n }) => progress.update(done, n) });
           total = total ? mergeResults(total, r) : r;
         }
+      } catch (error) {
+        if (interrupt.exitCode() === undefined) throw error;
       } finally {
+        interrupt.dispose();
         progress.stop();
         keys.forEach((k) => k.secretKey.fill(0));
+      }
+      const stoppedBy = interrupt.exitCode();
+      if (stoppedBy !== undefined) {
+        warn('interrupted: stopped after the narinfos being written; the others are unchanged (run again to finish)');
+        process.exitCode = stoppedBy;
+        return;
       }
       const result = total!;
       if (options.json) {
@@ -143,11 +160,10 @@ function isDirectory(p: string): boolean {
 
 /** `-`: one narinfo from stdin, the signed narinfo on stdout (nothing is written on an error). */
 async function signStdin(keys: ReturnType<typeof secretKeysFrom>, options: SignOptions, requireTrusted: PublicKey[] | undefined): Promise<void> {
-  const text = await readStdin();
   try {
     let info: NarInfo;
     try {
-      info = parseNarinfo(text, { where: '<stdin>' });
+      info = parseNarinfo(await readNarinfoStdin(), { where: '<stdin>' });
     } catch (error) {
       if (!(error instanceof NarsignError) || !isCorruptCode(error.code)) throw error;
       process.stderr.write(`narsign: ${describeError(error)}\n`);

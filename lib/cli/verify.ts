@@ -11,7 +11,8 @@ import { inShard } from '../shard';
 import type { PublicKey } from '../keys';
 import { collect, jsonOption, nonNegativeInteger, positiveInteger } from './collect';
 import { UsageError } from './exit-codes';
-import { readStdin } from './key';
+import { readStdin, STDIN_LIMIT } from './key';
+import { readFileBounded } from '../bounded-read';
 import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
 import { describeProblem, warn, writeOut } from './output';
 import { createProgress } from './progress';
@@ -93,6 +94,7 @@ async function verifyLocal(paths: string[], keys: PublicKey[], options: VerifyOp
     jobs: options.jobs,
     shard: options.shard,
     onResult,
+    onWarning: warn,
   };
   let total: VerifyCacheResult | undefined;
   const files: string[] = [];
@@ -140,7 +142,10 @@ function inShardPaths(wanted: string[], shard: string | undefined): string[] {
 async function pathsFrom(files: string[] = []): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
-    const text = file === '-' ? await readStdin() : fs.readFileSync(file, 'utf8');
+    const text =
+      file === '-'
+        ? await readStdin()
+        : readFileBounded(file, { limit: STDIN_LIMIT, tooLarge: (size) => new UsageError(`--paths-from ${file} is ${size} bytes, more than ${STDIN_LIMIT}`) }).bytes.toString('utf8');
     out.push(...text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
   }
   return out;

@@ -1571,23 +1571,24 @@ async function rawFiles(raw: RawAddon): Promise<void> {
           return records(3, 4)(rec) ?? ((rec as Int32Array)[1] === -1 && (rec as Int32Array)[2] === 2 /* ENOENT */ && (rec as Int32Array)[10] === 0 ? undefined : `records ${describe(rec)}`);
         },
       });
-      const t = path.join(dir, '.t.tmp');
       const g = path.join(dir, 't');
       const write = (...args: unknown[]) => () => raw.writeFiles(...args);
       await scenario('writeFiles()', write(), typeErr('dir'));
-      await scenario('writeFiles(dir with NUL)', write(`${dir}\0x`, [t], [g], ['x'], [0o644], 0, () => {}), typeErr('dir', 'ERR_INVALID_ARG_VALUE'));
-      await scenario('writeFiles(temps not an array)', write(dir, 't', [g], ['x'], [0o644], 0, () => {}), typeErr('temps'));
-      await scenario('writeFiles(lengths differ)', write(dir, [t], [g, g], ['x'], [0o644], 0, () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'same length' });
-      await scenario('writeFiles(durability 3)', write(dir, [t], [g], ['x'], [0o644], 3, () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'durability' });
-      await scenario('writeFiles(durability "1")', write(dir, [t], [g], ['x'], [0o644], '1', () => {}), typeErr('durability'));
-      await scenario('writeFiles(contents[0] a Buffer)', write(dir, [t], [g], [Buffer.from('x')], [0o644], 0, () => {}), typeErr('contents[0]'));
-      await scenario('writeFiles(modes[0] a string)', write(dir, [t], [g], ['x'], ['644'], 0, () => {}), typeErr('modes[0]'));
-      await scenario('writeFiles(temps[0] with NUL)', write(dir, [`${t}\0`], [g], ['x'], [0o644], 0, () => {}), typeErr('temps[0]', 'ERR_INVALID_ARG_VALUE'));
-      await scenario('writeFiles(targets[0] getter throws)', write(dir, [t], throwing, ['x'], [0o644], 0, () => {}), { ok: false, error: 'sentinel' });
-      await scenario('writeFiles(no callback)', write(dir, [t], [g], ['x'], [0o644], 0), typeErr('callback'));
+      await scenario('writeFiles(dir with NUL)', write(`${dir}\0x`, [g], ['x'], [0o644], 0, () => {}), typeErr('dir', 'ERR_INVALID_ARG_VALUE'));
+      await scenario('writeFiles(targets not an array)', write(dir, 't', ['x'], [0o644], 0, () => {}), typeErr('targets'));
+      await scenario('writeFiles(lengths differ)', write(dir, [g], ['x', 'y'], [0o644], 0, () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'same length' });
+      await scenario('writeFiles(durability 3)', write(dir, [g], ['x'], [0o644], 3, () => {}), { ok: false, error: 'RangeError', code: 'ERR_OUT_OF_RANGE', mentions: 'durability' });
+      await scenario('writeFiles(durability "1")', write(dir, [g], ['x'], [0o644], '1', () => {}), typeErr('durability'));
+      await scenario('writeFiles(contents[0] a Buffer)', write(dir, [g], [Buffer.from('x')], [0o644], 0, () => {}), typeErr('contents[0]'));
+      await scenario('writeFiles(modes[0] a string)', write(dir, [g], ['x'], ['644'], 0, () => {}), typeErr('modes[0]'));
+      await scenario('writeFiles(targets[0] with NUL)', write(dir, [`${g}\0`], ['x'], [0o644], 0, () => {}), typeErr('targets[0]', 'ERR_INVALID_ARG_VALUE'));
+      await scenario('writeFiles(targets[0] getter throws)', write(dir, throwing, ['x'], [0o644], 0, () => {}), { ok: false, error: 'sentinel' });
+      await scenario('writeFiles(no callback)', write(dir, [g], ['x'], [0o644], 0), typeErr('callback'));
+      // The old signature (a caller-chosen temporary name first) is refused, not half-obeyed.
+      await scenario('writeFiles(dir, temps, targets, …) (old signature)', write(dir, [`${g}.tmp`], [g], ['x'], [0o644], 0, () => {}), typeErr('durability'));
       if (fsm.readdirSync(dir).length !== 0) broken(`refused writeFiles calls wrote ${fsm.readdirSync(dir).join(', ')}`);
-      await scenario('writeFiles(one file, durable)', viaCallback('writeFiles', dir, [t], [g], ['x'], [0o600], 2), { ok: true, check: records(1, 2) });
-      if (fsm.readFileSync(g, 'utf8') !== 'x' || fsm.existsSync(t)) broken('writeFiles did not replace the file');
+      await scenario('writeFiles(one file, durable)', viaCallback('writeFiles', dir, [g], ['x'], [0o600], 2), { ok: true, check: records(1, 2) });
+      if (fsm.readFileSync(g, 'utf8') !== 'x' || fsm.readdirSync(dir).join() !== 't') broken('writeFiles did not replace the file (or left a temporary file)');
     } finally {
       fsm.rmSync(dir, { recursive: true, force: true });
     }
