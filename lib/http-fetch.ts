@@ -16,7 +16,7 @@
  * Text the server chose (a Location, an error from the HTTP stack) is made printable before it goes
  * into a message.
  */
-import { NarsignError, printable } from './errors';
+import { argTypeError, NarsignError, printable } from './errors';
 
 export interface HttpGetOptions {
   /** One attempt, whole: its redirects, the headers and the entire body, in milliseconds (default 30 s). */
@@ -45,6 +45,9 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 3;
 /** As Nix (CURLOPT_MAXREDIRS 10). */
 export const MAX_REDIRECTS = 10;
+/** Bounds on the options, so that no caller can ask for an unbounded wait. */
+export const MAX_RETRIES = 100;
+export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 /** Errors of the HTTP stack that another attempt would only repeat. */
@@ -75,10 +78,9 @@ class AttemptFailure extends Error {
  * what may pass; throws a NarsignError naming the URL (and where redirects led) otherwise.
  */
 export async function httpGetStream<T>(url: string, request: HttpGetRequest, open: () => BodySink<T>): Promise<HttpGetResult<T>> {
-  const maxBytes = request.maxBytes;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError('maxBytes must be a non-negative integer');
-  const retries = request.retries ?? DEFAULT_RETRIES;
-  const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = inRange('maxBytes', request.maxBytes, 0, Number.MAX_SAFE_INTEGER);
+  const retries = inRange('retries', request.retries ?? DEFAULT_RETRIES, 0, MAX_RETRIES);
+  const timeoutMs = inRange('timeoutMs', request.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
   let failure = new AttemptFailure('ERR_HTTP', 'not fetched', false);
   let attempts = 0;
   let lastAt = url;
@@ -99,6 +101,17 @@ export async function httpGetStream<T>(url: string, request: HttpGetRequest, ope
   const after = attempts > 1 ? `, after ${attempts} attempts` : '';
   const where = lastAt === url ? '' : ` (redirected to ${printable(lastAt)})`;
   throw new NarsignError(failure.code, `${printable(url)}${where}: ${failure.message}${after}`, { file: url });
+}
+
+/** `value`, an integer from `min` to `max` (every wait and every loop here is bounded). */
+function inRange(name: string, value: number, min: number, max: number): number {
+  if (typeof value !== 'number') throw argTypeError(`${name} must be a number`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const error = new RangeError(`${name} must be an integer from ${min} to ${max}`) as RangeError & { code: string };
+    error.code = 'ERR_OUT_OF_RANGE';
+    throw error;
+  }
+  return value;
 }
 
 /** Backoff before attempt `attempt` (1, 2, …): 100 ms doubling, at most 2 s. */

@@ -3,11 +3,12 @@
  * (an HTTP(S) cache). Thin over verifyCache / verifyNarinfoFiles / verifyHttpCache. Exit status as
  * `nix store verify`: bits 1 corrupt, 2 untrusted, 4 other failure.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { verifyCache, verifyNarinfoFiles, VerifyCacheOptions, VerifyCacheResult, VerifyFileResult } from '../cache';
 import { hashPartOf, verifyHttpCache } from '../cache-http';
 import { NarsignError, printable } from '../errors';
+import { MAX_RETRIES, MAX_TIMEOUT_MS } from '../http-fetch';
 import { inShard } from '../shard';
 import type { PublicKey } from '../keys';
 import { collect, jsonOption, nonNegativeInteger, positiveInteger } from './collect';
@@ -43,8 +44,8 @@ export function verifyCommand(): Command {
     .option('--paths-from <file>', 'with URL: more store paths, one per line (- for stdin)', collect)
     .option('-j, --jobs <n>', 'crypto chunks in flight, or HTTP requests in flight for a URL', positiveInteger('--jobs'))
     .option('--shard <I/N>', 'only the narinfos of shard I of N')
-    .option('--timeout <seconds>', 'HTTP: timeout per request (default 30)', positiveInteger('--timeout'))
-    .option('--retries <n>', 'HTTP: retries after a failed request (default 3)', nonNegativeInteger('--retries'))
+    .option('--timeout <seconds>', 'HTTP: seconds for one attempt, whole body included (default 30; 300 for a NAR)', atMost(positiveInteger('--timeout'), '--timeout', MAX_TIMEOUT_MS / 1000))
+    .option('--retries <n>', 'HTTP: retries after a failed request (default 3)', atMost(nonNegativeInteger('--retries'), '--retries', MAX_RETRIES))
     .addOption(new Option('--format <format>', 'signature format').choices(['nix', '2015']).default('nix'))
     .addOption(jsonOption())
     .addHelpText('after', `
@@ -130,6 +131,15 @@ async function verifyUrl(url: string, wanted: string[], keys: PublicKey[], optio
     onResult,
     onProgress: ({ done, total }) => update(done, total),
   });
+}
+
+/** `parse`, refusing numbers above `max` (the HTTP waits are bounded). */
+function atMost(parse: (value: string) => number, name: string, max: number): (value: string) => number {
+  return (value) => {
+    const n = parse(value);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}`);
+    return n;
+  };
 }
 
 /** With --shard, the store paths / hash parts of that shard (by hash part, as for a directory). */
