@@ -10,12 +10,10 @@ import { problemResult, verdictResult, verifyCollector, withNarCheck } from './c
 import { argTypeError, NarsignError, printable } from './errors';
 import { parseNixCacheInfo } from './cache-info';
 import { mapConcurrent } from './concurrent';
-import { cacheFileUrl, httpGet, HttpGetOptions } from './http-fetch';
+import { cacheFileUrl, checkHttpGetOptions, httpGet, HttpGetOptions } from './http-fetch';
 import { checkNarHttp } from './nar-check';
 import { NARINFO_LIMITS } from './narinfo';
 import { trustedKeySet, TrustedKeysInput, verifyNarinfo } from './signatures';
-
-export { cacheFileUrl, delay, describeFetchError, RETRYABLE_STATUS } from './http-fetch';
 
 export interface FetchOptions extends HttpGetOptions {
   /** The most bytes accepted (after decompression); default: the narinfo limit, 4 MiB. */
@@ -50,7 +48,7 @@ export function hashPartOf(pathOrHash: string): string | undefined {
   return /^[0-9abcdfghijklmnpqrsvwxyz]{32}$/.test(hash) ? hash : undefined;
 }
 
-export interface VerifyHttpOptions extends FetchOptions {
+export interface VerifyHttpOptions extends HttpGetOptions {
   trustedKeys: TrustedKeysInput;
   sigsNeeded?: number;
   /** Requests in flight (default 16). */
@@ -70,12 +68,14 @@ export async function verifyHttpCache(baseUrl: string, paths: readonly string[],
   const started = Date.now();
   if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) throw argTypeError('baseUrl must be an http:// or https:// URL');
   const keys = trustedKeySet(options.trustedKeys);
+  checkHttpGetOptions(options);
   const result: VerifyCacheResult = { total: 0, trusted: 0, untrusted: 0, corrupt: 0, failed: 0, problems: [], durationMs: 0 };
   const note = verifyCollector(result, options.onResult);
 
   let storeDir: string | undefined;
   // A cache without a readable nix-cache-info is read with Nix's default StoreDir, as Nix does.
-  const cacheInfo = await fetchCacheFile(cacheFileUrl(baseUrl, 'nix-cache-info'), { ...options, maxBytes: MAX_CACHE_INFO_BYTES }).catch((error: unknown) => {
+  const http: HttpGetOptions = { timeoutMs: options.timeoutMs, retries: options.retries, signal: options.signal };
+  const cacheInfo = await fetchCacheFile(cacheFileUrl(baseUrl, 'nix-cache-info'), { ...http, maxBytes: MAX_CACHE_INFO_BYTES }).catch((error: unknown) => {
     if ((error as NarsignError).code === 'ERR_ABORTED') throw error;
     return undefined;
   });
@@ -87,7 +87,7 @@ export async function verifyHttpCache(baseUrl: string, paths: readonly string[],
     const url = cacheFileUrl(baseUrl, `${hash}.narinfo`);
     let fetched: FetchResult;
     try {
-      fetched = await fetchCacheFile(url, { timeoutMs: options.timeoutMs, retries: options.retries, signal: options.signal });
+      fetched = await fetchCacheFile(url, http);
     } catch (error) {
       if ((error as NarsignError).code === 'ERR_ABORTED') throw error;
       return problemResult(url, error);
@@ -102,7 +102,7 @@ export async function verifyHttpCache(baseUrl: string, paths: readonly string[],
     } catch (error) {
       return withFetchedFrom(problemResult(url, error), fetched.url, url);
     }
-    if (options.checkNars && r.status === 'trusted' && 'verdict' in r) r = withNarCheck(r, await checkNarHttp(baseUrl, r.verdict.info, options));
+    if (options.checkNars && r.status === 'trusted' && 'verdict' in r) r = withNarCheck(r, await checkNarHttp(baseUrl, r.verdict.info, http));
     return withFetchedFrom(r, fetched.url, url);
   };
 

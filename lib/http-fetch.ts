@@ -79,8 +79,7 @@ class AttemptFailure extends Error {
  */
 export async function httpGetStream<T>(url: string, request: HttpGetRequest, open: () => BodySink<T>): Promise<HttpGetResult<T>> {
   const maxBytes = inRange('maxBytes', request.maxBytes, 0, Number.MAX_SAFE_INTEGER);
-  const retries = inRange('retries', request.retries ?? DEFAULT_RETRIES, 0, MAX_RETRIES);
-  const timeoutMs = inRange('timeoutMs', request.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
+  const { retries, timeoutMs } = checkHttpGetOptions(request);
   let failure = new AttemptFailure('ERR_HTTP', 'not fetched', false);
   let attempts = 0;
   let lastAt = url;
@@ -101,6 +100,14 @@ export async function httpGetStream<T>(url: string, request: HttpGetRequest, ope
   const after = attempts > 1 ? `, after ${attempts} attempts` : '';
   const where = lastAt === url ? '' : ` (redirected to ${printable(lastAt)})`;
   throw new NarsignError(failure.code, `${printable(url)}${where}: ${failure.message}${after}`, { file: url });
+}
+
+/** The options with their defaults, or a RangeError (`ERR_OUT_OF_RANGE`) naming the one out of its range. */
+export function checkHttpGetOptions(options: HttpGetOptions): { retries: number; timeoutMs: number } {
+  return {
+    retries: inRange('retries', options.retries ?? DEFAULT_RETRIES, 0, MAX_RETRIES),
+    timeoutMs: inRange('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
+  };
 }
 
 /** `value`, an integer from `min` to `max` (every wait and every loop here is bounded). */

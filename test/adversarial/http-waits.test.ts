@@ -7,6 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cleanupTemps, cli, makeKey, narCache, randomHashPart, tempDir, writeSecret } from '../helpers/cli';
+import { verifyHttpCache } from '../../lib/cache-http';
 import { httpServer, report, victim } from '../helpers/hostile-http';
 
 const key = makeKey('hostile-http-2');
@@ -75,6 +76,24 @@ test('a server that accepts and never answers: every attempt times out, then a f
     t.is(r.code, 4);
     t.like(report(r)!.files[0], { status: 'failed', code: 'ERR_HTTP', message: `${server.url}/${hash}.narinfo: timed out after 1000 ms, after 3 attempts` });
     t.is(requests, 3);
+  } finally {
+    await server.close();
+  }
+});
+
+test('an API caller cannot ask for an unbounded wait: retries or timeoutMs of Infinity, NaN or -1 are refused before any request', async (t) => {
+  let requests = 0;
+  const server = await httpServer((_req, res) => {
+    requests += 1;
+    res.writeHead(404).end();
+  });
+  try {
+    for (const bad of [{ retries: Infinity }, { retries: Number.NaN }, { retries: -1 }, { timeoutMs: Infinity }, { timeoutMs: 0 }, { timeoutMs: 2 ** 40 }]) {
+      const error = await t.throwsAsync(verifyHttpCache(server.url, [randomHashPart()], { trustedKeys: [key.public], ...bad }), { instanceOf: RangeError });
+      t.is((error as RangeError & { code: string }).code, 'ERR_OUT_OF_RANGE', JSON.stringify(bad));
+      t.regex(error!.message, new RegExp(`^${Object.keys(bad)[0]} must be an integer from`));
+    }
+    t.is(requests, 0);
   } finally {
     await server.close();
   }
