@@ -1,94 +1,44 @@
 /**
  * Reading an HTTP(S) binary cache: `nix-cache-info`, `<hash>.narinfo` and NAR files, fetched
- * concurrently with a per-request timeout and retries (network errors, 5xx and 429 are retried with
- * backoff; 404 is an answer, not an error). Verification itself is the same code as for a directory.
+ * concurrently through lib/http-fetch.ts (one timeout per attempt covering the whole body, retries
+ * with backoff, redirects as Nix follows them, every body capped: a narinfo by the narinfo limit,
+ * nix-cache-info by MAX_CACHE_INFO_BYTES, a NAR by its FileSize). 404 is an answer, not an error.
+ * Verification itself is the same code as for a directory.
  */
 import type { VerifyCacheResult, VerifyFileResult } from './cache';
 import { problemResult, verdictResult, verifyCollector, withNarCheck } from './cache';
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, NarsignError, printable } from './errors';
 import { parseNixCacheInfo } from './cache-info';
 import { mapConcurrent } from './concurrent';
+import { cacheFileUrl, checkHttpGetOptions, httpGet, HttpGetOptions } from './http-fetch';
 import { checkNarHttp } from './nar-check';
+import { NARINFO_LIMITS } from './narinfo';
 import { trustedKeySet, TrustedKeysInput, verifyNarinfo } from './signatures';
 
-export interface FetchOptions {
-  /** Per-request timeout in milliseconds (default 30 s). */
-  timeoutMs?: number;
-  /** Further attempts after a failure that may be passing (default 3). */
-  retries?: number;
-  /** Cancels everything. */
-  signal?: AbortSignal;
+export interface FetchOptions extends HttpGetOptions {
+  /** The most bytes accepted (after decompression); default: the narinfo limit, 4 MiB. */
+  maxBytes?: number;
 }
 
-export type FetchResult = { status: 'ok'; body: Buffer } | { status: 'missing' };
+/** `url`: where the file came from (differs from the requested URL after a redirect). */
+export type FetchResult = { status: 'ok'; body: Buffer; url: string } | { status: 'missing'; url: string };
 
-export const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+/** `nix-cache-info` is a few short lines; this is generous. */
+export const MAX_CACHE_INFO_BYTES = 64 * 1024;
 
-/** The URL of a file in the cache, whatever the trailing slashes of `base`. */
-export function cacheFileUrl(base: string, file: string): string {
-  return `${base.replace(/\/+$/, '')}/${file}`;
-}
-
-/** GET one file of the cache. 404/410 → `missing`; other failures throw `ERR_HTTP` after the retries. */
+/**
+ * GET one file of the cache, at most `maxBytes` (default: a narinfo's limit). 404/410 → `missing`;
+ * other failures throw a NarsignError after the retries: `ERR_HTTP`, `ERR_HTTP_BODY_TOO_LARGE`,
+ * `ERR_HTTP_REDIRECT`, `ERR_HTTP_INSECURE_REDIRECT`, `ERR_ABORTED`.
+ */
 export async function fetchCacheFile(url: string, options: FetchOptions = {}): Promise<FetchResult> {
-  const retries = options.retries ?? 3;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  let lastError = '';
-  let attempts = 0;
-  for (let attempt = 0; attempt <= retries; attempt += 1) {
-    attempts = attempt + 1;
-    if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'aborted');
-    if (attempt > 0) await delay(Math.min(2000, 100 * 2 ** (attempt - 1)), options.signal);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    try {
-      const response = await fetch(url, { signal, redirect: 'follow' });
-      if (response.status === 404 || response.status === 410) {
-        await response.body?.cancel();
-        return { status: 'missing' };
-      }
-      if (!response.ok) {
-        await response.body?.cancel();
-        lastError = `HTTP ${response.status}`;
-        if (RETRYABLE_STATUS.has(response.status)) continue;
-        break;
-      }
-      return { status: 'ok', body: Buffer.from(await response.arrayBuffer()) };
-    } catch (error) {
-      if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'aborted');
-      lastError = timeout.aborted ? `timed out after ${timeoutMs} ms` : describeFetchError(error);
-    }
-  }
-  throw new NarsignError('ERR_HTTP', `${url}: ${lastError}${attempts > 1 ? `, after ${attempts} attempts` : ''}`, { file: url });
+  const r = await httpGet(url, { ...options, maxBytes: options.maxBytes ?? NARINFO_LIMITS.maxLength });
+  return r.status === 'ok' ? { status: 'ok', body: r.value, url: r.url } : { status: 'missing', url: r.url };
 }
 
-const NETWORK_WORDS: Record<string, string> = {
-  UND_ERR_SOCKET: 'the server closed the connection',
-  ECONNRESET: 'the connection was reset',
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for the response',
-  UND_ERR_BODY_TIMEOUT: 'timed out reading the response',
-};
-
-/** A network error in words (undici's codes mean little to a user), with the code kept in brackets. */
-export function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (error as { code?: string }).code;
-  if (code && NETWORK_WORDS[code]) return `${NETWORK_WORDS[code]} (${code})`;
-  return code ?? cause?.message ?? (error as Error).message ?? String(error);
-}
-
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+/** A result names where a redirect took its narinfo (`fetchedFrom`), when that is not the URL asked for. */
+function withFetchedFrom(r: VerifyFileResult, fetchedFrom: string, url: string): VerifyFileResult {
+  return fetchedFrom === url ? r : { ...r, fetchedFrom };
 }
 
 /** What `verifyHttpCache` is asked for: store paths (`/nix/store/<hash>-name`) or bare hash parts. */
@@ -98,7 +48,7 @@ export function hashPartOf(pathOrHash: string): string | undefined {
   return /^[0-9abcdfghijklmnpqrsvwxyz]{32}$/.test(hash) ? hash : undefined;
 }
 
-export interface VerifyHttpOptions extends FetchOptions {
+export interface VerifyHttpOptions extends HttpGetOptions {
   trustedKeys: TrustedKeysInput;
   sigsNeeded?: number;
   /** Requests in flight (default 16). */
@@ -118,11 +68,17 @@ export async function verifyHttpCache(baseUrl: string, paths: readonly string[],
   const started = Date.now();
   if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) throw argTypeError('baseUrl must be an http:// or https:// URL');
   const keys = trustedKeySet(options.trustedKeys);
+  checkHttpGetOptions(options);
   const result: VerifyCacheResult = { total: 0, trusted: 0, untrusted: 0, corrupt: 0, failed: 0, problems: [], durationMs: 0 };
   const note = verifyCollector(result, options.onResult);
 
   let storeDir: string | undefined;
-  const cacheInfo = await fetchCacheFile(cacheFileUrl(baseUrl, 'nix-cache-info'), options).catch(() => undefined);
+  // A cache without a readable nix-cache-info is read with Nix's default StoreDir, as Nix does.
+  const http: HttpGetOptions = { timeoutMs: options.timeoutMs, retries: options.retries, signal: options.signal };
+  const cacheInfo = await fetchCacheFile(cacheFileUrl(baseUrl, 'nix-cache-info'), { ...http, maxBytes: MAX_CACHE_INFO_BYTES }).catch((error: unknown) => {
+    if ((error as NarsignError).code === 'ERR_ABORTED') throw error;
+    return undefined;
+  });
   if (cacheInfo?.status === 'ok') storeDir = parseNixCacheInfo(cacheInfo.body.toString('utf8')).storeDir;
 
   const one = async (wanted: string): Promise<VerifyFileResult> => {
@@ -131,21 +87,23 @@ export async function verifyHttpCache(baseUrl: string, paths: readonly string[],
     const url = cacheFileUrl(baseUrl, `${hash}.narinfo`);
     let fetched: FetchResult;
     try {
-      fetched = await fetchCacheFile(url, options);
+      fetched = await fetchCacheFile(url, http);
     } catch (error) {
       if ((error as NarsignError).code === 'ERR_ABORTED') throw error;
       return problemResult(url, error);
     }
-    if (fetched.status === 'missing') return { file: url, status: 'failed', problem: { file: url, code: 'ERR_NOT_IN_CACHE', message: `${url}: not in the cache (HTTP 404)` } };
+    const from = fetched.url === url ? '' : ` (redirected to ${printable(fetched.url)})`;
+    if (fetched.status === 'missing') return { file: url, status: 'failed', problem: { file: url, code: 'ERR_NOT_IN_CACHE', message: `${url}${from}: not in the cache (HTTP 404)` } };
     let r: VerifyFileResult;
     try {
-      const verdict = verifyNarinfo(fetched.body, keys, { where: url, fileName: `${hash}.narinfo`, sigsNeeded: options.sigsNeeded, ...(storeDir ? { storeDir } : {}) });
+      // The file name is the one we asked for, wherever a redirect took us: a narinfo for another path is refused.
+      const verdict = verifyNarinfo(fetched.body, keys, { where: `${url}${from}`, fileName: `${hash}.narinfo`, sigsNeeded: options.sigsNeeded, ...(storeDir ? { storeDir } : {}) });
       r = verdictResult(url, verdict);
     } catch (error) {
-      return problemResult(url, error);
+      return withFetchedFrom(problemResult(url, error), fetched.url, url);
     }
-    if (options.checkNars && r.status === 'trusted' && 'verdict' in r) r = withNarCheck(r, await checkNarHttp(baseUrl, r.verdict.info, options));
-    return r;
+    if (options.checkNars && r.status === 'trusted' && 'verdict' in r) r = withNarCheck(r, await checkNarHttp(baseUrl, r.verdict.info, http));
+    return withFetchedFrom(r, fetched.url, url);
   };
 
   for await (const r of mapConcurrent(paths, options.concurrency ?? 16, one)) {

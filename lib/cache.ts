@@ -151,10 +151,14 @@ export interface VerifyCacheOptions extends CommonOptions {
   checkNars?: boolean;
 }
 
-export type VerifyFileResult =
+export type VerifyFileResult = (
   | { file: string; status: 'trusted' | 'untrusted'; verdict: NarinfoVerdict }
   | { file: string; status: 'trusted' | 'untrusted'; legacy: ReturnType<typeof verifyLegacy2015> }
-  | { file: string; status: 'corrupt' | 'failed'; problem: FileProblem };
+  | { file: string; status: 'corrupt' | 'failed'; problem: FileProblem }
+) & {
+  /** HTTP: the URL the narinfo came from, when a redirect took the request elsewhere. */
+  fetchedFrom?: string;
+};
 
 export interface VerifyCacheResult {
   total: number;

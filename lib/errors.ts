@@ -54,3 +54,17 @@ export function mayBeKeyMaterial(text: string): boolean {
   const trimmed = text.trim();
   return /^[A-Za-z0-9+/]{40,}={0,2}$/.test(trimmed) && /[A-Z]/.test(trimmed) && /[a-z]/.test(trimmed) && /[0-9]/.test(trimmed);
 }
+
+/**
+ * `text` safe to print on a terminal: control characters (C0, DEL, C1) and the Unicode controls
+ * that reorder or hide text are shown as escapes (`\x1b`, `\u202e`), so text a server or a file
+ * chose (a redirect's Location, a narinfo line quoted in an error) cannot move the cursor, clear the
+ * screen, forge a line of output or pose as another file name.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cacheFileUrl, delay, describeFetchError, FetchOptions, RETRYABLE_STATUS } from './cache-http';
+import { cacheFileUrl, HttpGetOptions, httpGetStream } from './http-fetch';
 import { fileKind } from './bounded-read';
 import { NarsignError } from './errors';
 import { formatHash, Hash } from './hash';
@@ -40,8 +40,6 @@ function judge(info: NarInfo, size: number, digest: Buffer | undefined, hash: Ha
   return { ok: true };
 }
 
-/** A local NAR file is not read past this when its narinfo gives no size to expect. */
-const NAR_FILE_ABSOLUTE_CAP = 64 * 1024 ** 3;
 /** Reading one local NAR file gives up after this (a stalled network file system must not hang verify). */
 const NAR_FILE_TIMEOUT_MS = 300_000;
 
@@ -82,9 +80,9 @@ export async function checkNarFile(dir: string, info: NarInfo, options: { timeou
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) return { ok: false, code: 'ERR_NAR_NOT_FILE', problem: `${info.url}: not a regular file (${fileKind(stat)})` };
-    const cap = size ?? NAR_FILE_ABSOLUTE_CAP;
+    const cap = size ?? narFileBound(info.narSize);
     // Larger than expected: the size is wrong whatever the bytes are; nothing needs reading.
-    if (stat.size > cap) return size === undefined ? tooLarge(info) : judge(info, stat.size, undefined, undefined, size);
+    if (stat.size > cap) return size === undefined ? tooLarge(info, cap) : judge(info, stat.size, undefined, undefined, size);
     const hasher = hash ? crypto.createHash(hash.algo) : undefined;
     let length = 0;
     const timeout = AbortSignal.timeout(options.timeoutMs ?? NAR_FILE_TIMEOUT_MS);
@@ -99,7 +97,7 @@ export async function checkNarFile(dir: string, info: NarInfo, options: { timeou
       if (timeout.aborted) return { ok: false, code: 'ERR_NAR_TIMEOUT', problem: `${info.url}: not read within ${Math.round((options.timeoutMs ?? NAR_FILE_TIMEOUT_MS) / 1000)} s` };
       return missing(error);
     }
-    if (size === undefined && length > cap) return tooLarge(info);
+    if (size === undefined && length > cap) return tooLarge(info, cap);
     return judge(info, length, hasher?.digest(), hash, size);
   } finally {
     // The stream owns the fd once made (it closes it after any read still in flight).
@@ -108,44 +106,47 @@ export async function checkNarFile(dir: string, info: NarInfo, options: { timeou
   }
 }
 
-function tooLarge(info: NarInfo): NarCheck {
-  return { ok: false, code: 'ERR_NAR_SIZE', problem: `${info.url}: the file is larger than ${NAR_FILE_ABSOLUTE_CAP} bytes, the most narsign reads of a NAR whose narinfo gives no size` };
+function tooLarge(info: NarInfo, cap: number): NarCheck {
+  return { ok: false, code: 'ERR_NAR_SIZE', problem: `${info.url}: the file is larger than ${cap} bytes, the most a NAR of NarSize ${info.narSize} compresses to` };
 }
 
 /**
- * Checks the NAR file of `info` in the HTTP cache at `baseUrl`, streaming the download. Network
- * errors (mid-download too), 5xx and 429 are retried like narinfo fetches (`retries`, default 3).
+ * Checks the NAR file of `info` in the HTTP cache at `baseUrl`, streaming the download through the
+ * hash (lib/http-fetch.ts: retries, a timeout over the whole transfer, default 300 s here since a
+ * NAR can be large). The transfer stops at the narinfo's size: a server sending more is
+ * `ERR_NAR_SIZE` without the rest being read.
  */
-export async function checkNarHttp(baseUrl: string, info: NarInfo, options: FetchOptions = {}): Promise<NarCheck> {
+export async function checkNarHttp(baseUrl: string, info: NarInfo, options: HttpGetOptions = {}): Promise<NarCheck> {
   const { hash, size } = expected(info);
   const url = cacheFileUrl(baseUrl, info.url);
-  const retries = options.retries ?? 3;
-  let failure: NarCheck = { ok: false, code: 'ERR_HTTP', problem: `${url}: not fetched` };
-  for (let attempt = 0; attempt <= retries; attempt += 1) {
-    if (attempt > 0) await delay(Math.min(2000, 100 * 2 ** (attempt - 1)), options.signal);
-    if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'the operation was aborted');
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? 300_000);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    try {
-      const response = await fetch(url, { signal });
-      if (!response.ok || !response.body) {
-        await response.body?.cancel();
-        if (response.status === 404 || response.status === 410) return { ok: false, code: 'ERR_NAR_MISSING', problem: `${url}: not in the cache (HTTP ${response.status})` };
-        failure = { ok: false, code: 'ERR_HTTP', problem: `${url}: HTTP ${response.status}` };
-        if (RETRYABLE_STATUS.has(response.status)) continue;
-        return failure;
-      }
+  const maxBytes = size ?? narFileBound(info.narSize);
+  try {
+    const r = await httpGetStream(url, { ...options, timeoutMs: options.timeoutMs ?? 300_000, maxBytes }, () => {
       const hasher = hash ? crypto.createHash(hash.algo) : undefined;
       let length = 0;
-      for await (const chunk of response.body) {
-        length += chunk.length;
-        hasher?.update(chunk);
-      }
-      return judge(info, length, hasher?.digest(), hash, size);
-    } catch (error) {
-      if (options.signal?.aborted) throw new NarsignError('ERR_ABORTED', 'the operation was aborted');
-      failure = { ok: false, code: 'ERR_HTTP', problem: `${url}: ${timeout.aborted ? 'timed out' : describeFetchError(error)}` };
+      return {
+        write(chunk) {
+          length += chunk.length;
+          hasher?.update(chunk);
+        },
+        end: () => ({ length, digest: hasher?.digest() }),
+      };
+    });
+    if (r.status === 'missing') return { ok: false, code: 'ERR_NAR_MISSING', problem: `${url}: not in the cache (HTTP ${r.httpStatus})` };
+    return judge(info, r.value.length, r.value.digest, hash, size);
+  } catch (error) {
+    if (!(error instanceof NarsignError) || error.code === 'ERR_ABORTED') throw error;
+    if (error.code === 'ERR_HTTP_BODY_TOO_LARGE' && size !== undefined) {
+      return { ok: false, code: 'ERR_NAR_SIZE', problem: `${info.url}: the narinfo says ${size} bytes but the server sends more (${error.message})` };
     }
+    return { ok: false, code: error.code, problem: error.message };
   }
-  return { ...failure, problem: `${failure.problem}${retries > 0 ? `, after ${retries + 1} attempts` : ''}` };
+}
+
+/**
+ * The most bytes a compressed NAR file of `narSize` bytes may have, when the narinfo gives no
+ * FileSize: what compressors add to incompressible data is far less than an eighth plus 64 KiB.
+ */
+function narFileBound(narSize: number): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, narSize + Math.floor(narSize / 8) + 64 * 1024);
 }

@@ -3,15 +3,17 @@
  * (an HTTP(S) cache). Thin over verifyCache / verifyNarinfoFiles / verifyHttpCache. Exit status as
  * `nix store verify`: bits 1 corrupt, 2 untrusted, 4 other failure.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { verifyCache, verifyNarinfoFiles, VerifyCacheOptions, VerifyCacheResult, VerifyFileResult } from '../cache';
 import { hashPartOf, verifyHttpCache } from '../cache-http';
+import { NarsignError, printable } from '../errors';
+import { MAX_RETRIES, MAX_TIMEOUT_MS } from '../http-fetch';
 import { inShard } from '../shard';
 import type { PublicKey } from '../keys';
 import { collect, jsonOption, nonNegativeInteger, positiveInteger } from './collect';
 import { UsageError } from './exit-codes';
-import { readStdin, STDIN_LIMIT } from './key';
+import { readStdin } from './key';
 import { readFileBounded } from '../bounded-read';
 import { trustedKeysFrom, TrustedKeyOptions } from './keys-option';
 import { describeProblem, warn, writeOut } from './output';
@@ -43,8 +45,8 @@ export function verifyCommand(): Command {
     .option('--paths-from <file>', 'with URL: more store paths, one per line (- for stdin)', collect)
     .option('-j, --jobs <n>', 'crypto chunks in flight, or HTTP requests in flight for a URL', positiveInteger('--jobs'))
     .option('--shard <I/N>', 'only the narinfos of shard I of N')
-    .option('--timeout <seconds>', 'HTTP: timeout per request (default 30)', positiveInteger('--timeout'))
-    .option('--retries <n>', 'HTTP: retries after a failed request (default 3)', nonNegativeInteger('--retries'))
+    .option('--timeout <seconds>', 'HTTP: seconds for one attempt, whole body included (default 30; 300 for a NAR)', atMost(positiveInteger('--timeout'), '--timeout', MAX_TIMEOUT_MS / 1000))
+    .option('--retries <n>', 'HTTP: retries after a failed request (default 3)', atMost(nonNegativeInteger('--retries'), '--retries', MAX_RETRIES))
     .addOption(new Option('--format <format>', 'signature format').choices(['nix', '2015']).default('nix'))
     .addOption(jsonOption())
     .addHelpText('after', `
@@ -76,7 +78,8 @@ failure (unreadable, network error, malformed signature under a trusted key name
         const { problems: _problems, ...counts } = result;
         await writeOut(`${JSON.stringify({ command: 'verify', trustedKeys: keys.map((k) => k.name), keySource: source, ...counts, files: reports.map(jsonResult) }, null, 2)}\n`);
       } else {
-        for (const p of result.problems) process.stderr.write(`narsign: ${describeProblem(p)}\n`);
+        // printable: a problem can quote what a server or a cache's writer chose (a Location, a narinfo line).
+        for (const p of result.problems) process.stderr.write(`narsign: ${printable(describeProblem(p))}\n`);
         if (result.total === 0 && !options.shard) warn(`no narinfo found in ${paths.join(', ')} (a binary cache has <hash>.narinfo files at its top level)`);
         if (result.total > result.problems.length + result.trusted) process.stderr.write(`narsign: (${result.total - result.trusted - result.problems.length} more problems not listed)\n`);
         process.stderr.write(`${verifySummary(result)}\n`);
@@ -132,6 +135,15 @@ async function verifyUrl(url: string, wanted: string[], keys: PublicKey[], optio
   });
 }
 
+/** `parse`, refusing numbers above `max` (the HTTP waits are bounded). */
+function atMost(parse: (value: string) => number, name: string, max: number): (value: string) => number {
+  return (value) => {
+    const n = parse(value);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}`);
+    return n;
+  };
+}
+
 /** With --shard, the store paths / hash parts of that shard (by hash part, as for a directory). */
 function inShardPaths(wanted: string[], shard: string | undefined): string[] {
   if (!shard) return wanted;
@@ -139,23 +151,29 @@ function inShardPaths(wanted: string[], shard: string | undefined): string[] {
   return wanted.filter((w) => inShard(hashPartOf(w) ?? w, parsed));
 }
 
+/** --paths-from: at most this many bytes per list (standard input has the same limit in readStdin). */
+export const MAX_PATHS_FROM_BYTES = 64 * 1024 * 1024;
+
 async function pathsFrom(files: string[] = []): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
     const text =
       file === '-'
-        ? await readStdin()
-        : readFileBounded(file, { limit: STDIN_LIMIT, tooLarge: (size) => new UsageError(`--paths-from ${file} is ${size} bytes, more than ${STDIN_LIMIT}`) }).bytes.toString('utf8');
+        ? await readStdin(MAX_PATHS_FROM_BYTES)
+        : readFileBounded(file, { limit: MAX_PATHS_FROM_BYTES, tooLarge: (size) => new UsageError(`--paths-from ${file} is ${size} bytes, more than ${MAX_PATHS_FROM_BYTES}`) }).bytes.toString('utf8');
     out.push(...text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
   }
   return out;
 }
 
+
 /** One file in the --json report: its status, each signature's verdict, or its problem. */
 function jsonResult(r: VerifyFileResult): unknown {
+  const from = r.fetchedFrom === undefined ? {} : { fetchedFrom: r.fetchedFrom };
   if ('verdict' in r) {
     return {
       file: r.file,
+      ...from,
       status: r.status,
       storePath: r.verdict.info.storePath,
       reason: r.verdict.reason,
@@ -163,6 +181,6 @@ function jsonResult(r: VerifyFileResult): unknown {
       signatures: r.verdict.signatures.map((s) => ({ keyName: s.keyName, status: s.status })),
     };
   }
-  if ('legacy' in r) return { file: r.file, status: r.status, legacy: { status: r.legacy.status, code: r.legacy.code, keyName: r.legacy.keyName } };
-  return { file: r.file, status: r.status, code: r.problem.code, message: r.problem.message, ...(r.problem.line === undefined ? {} : { line: r.problem.line }) };
+  if ('legacy' in r) return { file: r.file, ...from, status: r.status, legacy: { status: r.legacy.status, code: r.legacy.code, keyName: r.legacy.keyName } };
+  return { file: r.file, ...from, status: r.status, code: r.problem.code, message: r.problem.message, ...(r.problem.line === undefined ? {} : { line: r.problem.line }) };
 }
