@@ -160,7 +160,7 @@ async function pathsFrom(files: string[] = []): Promise<string[]> {
     const text =
       file === '-'
         ? await readStdin(MAX_PATHS_FROM_BYTES)
-        : readFileBounded(file, { limit: MAX_PATHS_FROM_BYTES, tooLarge: (size) => new UsageError(`--paths-from ${file} is ${size} bytes, more than ${MAX_PATHS_FROM_BYTES}`) }).bytes.toString('utf8');
+        : readFileBounded(file, { limit: MAX_PATHS_FROM_BYTES, tooLarge: (size) => new NarsignError('ERR_FILE_TOO_LARGE', `--paths-from ${file}: the file is ${size} bytes, more than the limit of ${MAX_PATHS_FROM_BYTES} bytes`, { file }) }).bytes.toString('utf8');
     out.push(...text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
   }
   return out;
