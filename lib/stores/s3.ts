@@ -57,7 +57,10 @@ export interface S3StoreOptions {
   maxNarinfoBytes?: number;
   /** Attempts per request, the first included (default 5): passing failures and throttling are retried. */
   maxAttempts?: number;
-  /** Per-request socket timeout in milliseconds (default 30 s); connecting: 10 s. */
+  /**
+   * Per-request socket timeout in milliseconds (default 30 s; connecting: 10 s). One narinfo's whole
+   * exchange (attempts and body) must end within timeoutMs × maxAttempts: ERR_S3_TIMEOUT otherwise.
+   */
   timeoutMs?: number;
   /** Explicit credentials instead of the SDK's default chain (e.g. for tests). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -105,7 +108,43 @@ export function openS3Store(url: string | S3Location, options: S3StoreOptions = 
     retryMode: 'standard',
     requestHandler: { requestTimeout: options.timeoutMs ?? 30_000, connectionTimeout: 10_000 },
   });
+  capResponses(client);
   return new S3Store(sdk, client, location, options);
+}
+
+/**
+ * The most bytes of any response but an object's body: a listing page (1000 keys of at most 1 KiB)
+ * or an error document is far smaller. The SDK reads these whole, so the cap is in the request
+ * handler, before the SDK sees them.
+ */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Wraps the client's request handler so every response body the SDK reads itself is capped. An
+ * object's body (a successful GET of a key, no query) is left to the store, which caps it by what
+ * it is: a narinfo (decompressed) or a NAR.
+ */
+function capResponses(client: S3.S3Client): void {
+  type Handler = { handle: (request: any, options?: any) => Promise<{ response: { statusCode: number; body?: any } }>; [key: string]: any };
+  const config = client.config as unknown as { requestHandler: Handler };
+  const inner = config.requestHandler;
+  config.requestHandler = {
+    async handle(request: { method: string; query?: Record<string, unknown> }, options?: unknown) {
+      const out = await inner.handle(request, options);
+      const body = out.response.body as Readable | undefined;
+      const objectBody = request.method === 'GET' && Object.keys(request.query ?? {}).length === 0 && out.response.statusCode < 300;
+      if (!objectBody && body && typeof body.pipe === 'function') {
+        const capped = capStream(MAX_RESPONSE_BYTES, 'an S3 response');
+        body.on('error', (error) => capped.destroy(error));
+        out.response.body = body.pipe(capped);
+      }
+      return out;
+    },
+    updateHttpClientConfig: (key: unknown, value: unknown) => inner.updateHttpClientConfig?.(key, value),
+    httpHandlerConfigs: () => inner.httpHandlerConfigs?.() ?? {},
+    destroy: () => inner.destroy?.(),
+    metadata: inner.metadata,
+  };
 }
 
 class S3Store implements Store {
@@ -114,6 +153,7 @@ class S3Store implements Store {
   private ifMatchForm?: Promise<IfMatchForm>;
   private readonly concurrency: number;
   private readonly maxNarinfoBytes: number;
+  private readonly deadlineMs: number;
 
   constructor(
     private readonly sdk: typeof S3,
@@ -126,6 +166,8 @@ class S3Store implements Store {
     this.concurrency = positiveInteger(options.concurrency ?? 32, 'concurrency');
     this.maxNarinfoBytes = positiveInteger(options.maxNarinfoBytes ?? NARINFO_LIMITS.maxLength, 'maxNarinfoBytes');
     positiveInteger(options.maxKeys ?? 1000, 'maxKeys');
+    // Every attempt may use the socket timeout; the whole exchange gets that once per attempt.
+    this.deadlineMs = positiveInteger(options.timeoutMs ?? 30_000, 'timeoutMs') * positiveInteger(options.maxAttempts ?? 5, 'maxAttempts');
   }
 
   private key(name: string): string {
@@ -164,9 +206,10 @@ class S3Store implements Store {
     return results;
   }
 
-  private async readOne(name: string, signal?: AbortSignal): Promise<ReadResult> {
+  private async readOne(name: string, callerSignal?: AbortSignal): Promise<ReadResult> {
     if (!NARINFO_NAME.test(name)) return { name, status: 'error', error: notNarinfo(name) };
     const key = this.key(name);
+    const { signal, timedOut } = this.deadline(callerSignal);
     try {
       const object = await this.send(new this.sdk.GetObjectCommand({ Bucket: this.location.bucket, Key: key }), key, signal, true);
       if (object === undefined) return { name, status: 'missing' };
@@ -194,8 +237,22 @@ class S3Store implements Store {
       };
       return { name, status: 'ok', bytes, version };
     } catch (error) {
-      return { name, status: 'error', error: asNarsignError(error, this.where(key)) };
+      return { name, status: 'error', error: timedOut() ? this.timeoutError(key) : asNarsignError(error, this.where(key)) };
     }
+  }
+
+  /**
+   * The caller's signal joined with a deadline for one whole narinfo exchange (request, retries and
+   * body): the socket timeout alone would let a server drip a body a byte at a time for hours.
+   */
+  private deadline(callerSignal?: AbortSignal): { signal: AbortSignal; timedOut: () => boolean } {
+    const timeout = AbortSignal.timeout(this.deadlineMs);
+    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+    return { signal, timedOut: () => timeout.aborted && !callerSignal?.aborted };
+  }
+
+  private timeoutError(key: string): NarsignError {
+    return new NarsignError('ERR_S3_TIMEOUT', `${this.where(key)}: no complete answer within ${this.deadlineMs} ms`, { file: this.where(key) });
   }
 
   async replaceNarinfos(items: readonly Replacement[], options: StoreCallOptions = {}): Promise<ReplaceResult[]> {
@@ -207,7 +264,7 @@ class S3Store implements Store {
     return results;
   }
 
-  private async replaceOne(item: Replacement, form: IfMatchForm, signal?: AbortSignal): Promise<ReplaceResult> {
+  private async replaceOne(item: Replacement, form: IfMatchForm, callerSignal?: AbortSignal): Promise<ReplaceResult> {
     const { name } = item;
     const version = item.version as S3Version;
     // Only a key that was read as a narinfo, under this name, is ever written.
@@ -216,6 +273,7 @@ class S3Store implements Store {
     if (version?.key !== key || typeof version.etag !== 'string') {
       return { name, status: 'error', error: new NarsignError('ERR_STORE_VERSION', `${this.where(key)}: replaced with a version token that was not read from this key`) };
     }
+    const { signal, timedOut } = this.deadline(callerSignal);
     try {
       const acl = await this.objectAcl(key, signal);
       const body = await encode(item.bytes, version.contentEncoding);
@@ -242,7 +300,8 @@ class S3Store implements Store {
       if (written === 'maybe') return await this.settleAmbiguous(item, key, signal);
       return { name, status: 'replaced', version: { ...version, etag: written } as S3Version };
     } catch (error) {
-      return { name, status: 'error', error: asNarsignError(error, this.where(key)) };
+      // A PUT cut off by the deadline may still have landed: the caller's re-read settles it.
+      return { name, status: 'error', error: timedOut() ? this.timeoutError(key) : asNarsignError(error, this.where(key)) };
     }
   }
 
@@ -429,14 +488,18 @@ async function readCapped(body: unknown, length: number | undefined, limit: numb
   const chunks: Buffer[] = [];
   let total = 0;
   const stream = body as Readable;
+  // The SDK's abort signal stops a request, not a body already streaming: stop that here.
+  const stop = () => stream.destroy(new NarsignError('ERR_ABORTED', 'aborted'));
+  signal?.addEventListener('abort', stop, { once: true });
   try {
+    if (signal?.aborted) stop();
     for await (const chunk of stream) {
-      if (signal?.aborted) throw new NarsignError('ERR_ABORTED', 'aborted');
       total += (chunk as Buffer).length;
       if (total > limit) throw tooLarge(where, limit);
       chunks.push(chunk as Buffer);
     }
   } finally {
+    signal?.removeEventListener('abort', stop);
     stream.destroy?.();
   }
   return Buffer.concat(chunks, total);

@@ -198,3 +198,44 @@ test('a lost race answered with HTTP 500 is a conflict when the object changed, 
     t.is(failed[0].status === 'error' && failed[0].error.code, 'ERR_S3_SERVER');
   });
 });
+
+test('a server dripping a narinfo body byte by byte is cut off by the deadline (ERR_S3_TIMEOUT)', async (t) => {
+  const timers = new Set<NodeJS.Timeout>();
+  await withServer((_request, _body, response) => {
+    response.writeHead(200, { etag: '"abc"', 'content-length': 100_000 });
+    const timer = setInterval(() => response.write('a'), 100);
+    timers.add(timer);
+    response.on('close', () => clearInterval(timer));
+  }, async (url) => {
+    const store = openS3Store(url, { credentials: FAKE_CREDENTIALS, maxAttempts: 1, timeoutMs: 700 });
+    const [read] = await store.readNarinfos([narinfoName()]);
+    t.is(read.status === 'error' && read.error.code, 'ERR_S3_TIMEOUT', JSON.stringify(read));
+    await store.close();
+  });
+  for (const timer of timers) clearInterval(timer);
+});
+
+test('a listing page far larger than any real one is cut off in the request handler (ERR_STORE_OBJECT_TOO_LARGE)', async (t) => {
+  let sent = 0;
+  await withServer((_request, _body, response) => {
+    response.writeHead(200, { 'content-type': 'application/xml' });
+    response.write('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bucket</Name><Prefix>');
+    const chunk = 'a'.repeat(64 * 1024);
+    const more = () => {
+      // Endless, unless the client stops reading; bounded here at 32 MiB.
+      while (sent < 32 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!response.write(chunk)) return void response.once('drain', more);
+      }
+      response.end('</Prefix></ListBucketResult>');
+    };
+    response.on('close', () => { sent = Math.max(sent, 0); });
+    more();
+  }, async (url) => {
+    const store = openS3Store(url, { credentials: FAKE_CREDENTIALS, maxAttempts: 1 });
+    const error = await t.throwsAsync(async () => { for await (const _ of store.listNarinfos!()) void _; });
+    t.is((error as NarsignError).code, 'ERR_STORE_OBJECT_TOO_LARGE', (error as Error).message);
+    t.true(sent < 32 * 1024 * 1024, `the client stopped reading (${sent} bytes sent)`);
+    await store.close();
+  });
+});
