@@ -125,6 +125,8 @@ start() {
   local t0
   t0=$(date +%s.%N)
   mkdir -m 700 "$RUN"
+  # A start that fails half-way shows the logs' ends and stops what it started.
+  trap 'status=$?; if [ $status -ne 0 ]; then start_failed; fi' EXIT
   mkdir -p "$RUN/log" "$RUN/run" "$RUN/mon/ceph-a" "$RUN/osd/ceph-0"
   : >"$RUN/pids"
   local fsid mon_port rgw_port
@@ -168,6 +170,14 @@ EOF
 # Whether PID is still one of our daemons (a Ceph process with our config): a recycled pid is left alone.
 ours() {
   [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$RUN/ceph.conf"
+}
+
+start_failed() {
+  say "start failed; the end of each log:"
+  for log in "$RUN"/log/*; do
+    [ -f "$log" ] && { echo "── $log" >&2; tail -n 15 "$log" >&2; }
+  done
+  stop
 }
 
 stop() {
