@@ -5,6 +5,7 @@
 //   node scripts/test.js                 the unit suite (test/**/*.test.ts, not interop)
 //   node scripts/test.js interop         the suite that drives real Nix (test/interop/)
 //   node scripts/test.js adversarial     the attacks of a cache co-tenant or hostile server (test/adversarial/)
+//   node scripts/test.js s3              the S3 store against the server scripts/s3-server.sh started (test/s3/)
 //   node scripts/test.js FILE...         just those files
 'use strict';
 const { spawnSync, spawn } = require('node:child_process');
@@ -13,7 +14,7 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const args = process.argv.slice(2);
 // Suites are defined in ava.config.mjs and chosen with NARSIGN_SUITE; other arguments are files.
-const known = ['unit', 'interop', 'pack', 'adversarial'];
+const known = ['unit', 'interop', 'pack', 'adversarial', 's3'];
 const suiteName = args.length === 0 ? 'unit' : known.includes(args[0]) ? args[0] : null;
 const files = suiteName ? [] : args;
 
