@@ -40,6 +40,7 @@ import {
   NarinfoVerdict,
   prepareVerification,
   SecretKeyInput,
+  signingRefusal,
   trustedKeySet,
   TrustedKeySet,
   TrustedKeysInput,
@@ -575,10 +576,12 @@ async function signBatch(
   if (trusted) {
     const verdicts = await verifyBatch(work.map((e) => e.info!), trusted, undefined, options);
     work = work.filter((entry, i) => {
-      if (verdicts[i].trusted) return true;
+      // Checked on the narinfo as read, before any `remove`: rotation needs the old key's signature.
+      const refusal = signingRefusal(verdicts[i]);
+      if (refusal === undefined) return true;
       result.skipped += 1;
       if (result.skippedFiles.length < MAX_LISTED) {
-        result.skippedFiles.push({ file: entry.file, code: 'ERR_NOT_TRUSTED', message: `${entry.file}: not trusted by the required keys (${verdicts[i].reason})` });
+        result.skippedFiles.push({ file: entry.file, code: 'ERR_NOT_TRUSTED', message: `${entry.file}: not trusted by the required keys (${refusal})` });
       }
       return false;
     });

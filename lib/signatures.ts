@@ -15,7 +15,9 @@
  * The file is trusted when at least max(sigsNeeded, 1) valid signatures were made by distinct
  * trusted keys — or, whatever its signatures, when it has a `CA` from which Nix's own computation
  * reproduces its StorePath (name, references and store dir included). A `CA` line that doesn't
- * reproduce the path is ignored, never a bypass.
+ * reproduce the path is ignored, never a bypass. That second kind of trust is Nix's verdict for
+ * substituting, never a ground to sign: the CA says nothing about NarHash/URL, and the fingerprint
+ * doesn't cover it. The verdict keeps the two apart (`bySignatures`).
  *
  * Where narsign is stricter than Nix 2.8: Nix counts distinct Sig *strings*, so the same signature
  * written twice (e.g. once with junk after its '=' padding, which the lax decoder ignores) counts
@@ -66,6 +68,14 @@ export interface NarinfoVerdict {
    * `not-enough-signatures`: otherwise.
    */
   reason: 'signatures' | 'content-addressed' | 'malformed-signature' | 'not-enough-signatures';
+  /**
+   * Whether enough distinct trusted keys made a valid signature (and none under a trusted name is
+   * malformed) — whatever the CA says. This, not `trusted`, is the only ground to sign on
+   * (`signCache`'s `requireTrusted`): a CA line is not covered by the fingerprint and proves
+   * nothing about NarHash, so a narinfo trusted only `content-addressed` could point at any NAR,
+   * and a signature added on its strength would outlive the CA line's removal.
+   */
+  bySignatures: boolean;
   /** Distinct trusted keys with a valid signature. */
   validSignatures: number;
   /** The threshold applied: max(sigsNeeded, 1). */
@@ -259,14 +269,16 @@ export function prepareVerification(info: NarInfo, trustedKeys: TrustedKeysInput
           signers.add(key.toString('hex'));
         }
       });
+      const bySignatures = failure === undefined && signers.size >= sigsNeeded;
       let reason: NarinfoVerdict['reason'];
       if (caTrusted) reason = 'content-addressed';
       else if (failure) reason = 'malformed-signature';
-      else if (signers.size >= sigsNeeded) reason = 'signatures';
+      else if (bySignatures) reason = 'signatures';
       else reason = 'not-enough-signatures';
       return {
         trusted: reason === 'content-addressed' || reason === 'signatures',
         reason,
+        bySignatures,
         validSignatures: signers.size,
         sigsNeeded,
         signatures,
@@ -276,6 +288,18 @@ export function prepareVerification(info: NarInfo, trustedKeys: TrustedKeysInput
       };
     },
   };
+}
+
+/**
+ * Why a verdict is no ground to sign on (signing with `requireTrusted`), or undefined when it is.
+ * Only valid signatures by the trusted keys count (`bySignatures`); see NarinfoVerdict.
+ */
+export function signingRefusal(verdict: NarinfoVerdict): string | undefined {
+  if (verdict.bySignatures) return undefined;
+  if (verdict.reason === 'content-addressed') {
+    return 'trusted only by its content address (CA), which proves nothing about its NAR and which no signature covers; only signatures by the required keys are grounds to sign';
+  }
+  return verdict.reason;
 }
 
 /**

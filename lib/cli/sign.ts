@@ -10,7 +10,7 @@ import { signLegacy2015 } from '../legacy2015';
 import { formatNarinfo, NarInfo, parseNarinfo, removeSignatures } from '../narinfo';
 import { parsePublicKeys, PublicKey } from '../keys';
 import { parseShard } from '../shard';
-import { signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
+import { signingRefusal, signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
 import { collect, jsonOption, positiveInteger } from './collect';
 import { LOCK_FILE } from '../cache-lock';
 import { EXIT_CORRUPT, EXIT_UNTRUSTED, UsageError } from './exit-codes';
@@ -154,8 +154,9 @@ async function signStdin(keys: ReturnType<typeof secretKeysFrom>, options: SignO
       process.exitCode = EXIT_CORRUPT;
       return;
     }
-    if (requireTrusted && !verifyNarinfo(info, trustedKeySet(requireTrusted)).trusted) {
-      warn('<stdin>: not trusted by the required keys; not signed');
+    const refusal = requireTrusted && signingRefusal(verifyNarinfo(info, trustedKeySet(requireTrusted)));
+    if (refusal) {
+      warn(`<stdin>: not trusted by the required keys (${refusal}); not signed`);
       process.exitCode = EXIT_UNTRUSTED;
       return;
     }
