@@ -33,6 +33,7 @@ import { parseSecretKey, SecretKey } from './keys';
 import { createSigner } from './signer';
 import type { Signer } from './ed25519-types';
 import { signLegacy2015, verifyLegacy2015 } from './legacy2015';
+import { isCacheEntryName } from './narinfo-name';
 import { formatNarinfo, NarInfo, parseNarinfo, putSignature, removeSignatures, signatureKeyName } from './narinfo';
 import { inShard, parseShard, Shard } from './shard';
 import {
@@ -305,14 +306,10 @@ async function* readBatches(dir: string, names: Iterable<string> | AsyncIterable
   if (ahead) yield await ahead;
 }
 
-/** `<hash part>.narinfo`: a name under which a cache serves a path (Nix looks narinfos up by it). */
-const CACHE_ENTRY_NAME = /^[0-9abcdfghijklmnpqrsvwxyz]{32}\.narinfo$/;
-
 function parseEntry(entry: Entry, storeDir: string | undefined): NarInfo {
   const info = parseNarinfo(entry.bytes, { where: entry.file, ...(storeDir ? { storeDir } : {}) });
-  // A narinfo named like a cache entry must describe that path; another name (x.signed.narinfo,
-  // written by `narsign sign - < x.narinfo > x.signed.narinfo`) is served for no path: no check.
-  if (CACHE_ENTRY_NAME.test(entry.name)) checkNarinfoFileName(info, entry.name);
+  // The file-name rule of every mode and command (lib/narinfo-name.ts).
+  if (isCacheEntryName(entry.name)) checkNarinfoFileName(info, entry.name);
   return info;
 }
 
@@ -733,7 +730,12 @@ async function verifyIn(
       }
       try {
         if (legacyKeys) {
-          const verdict = verifyLegacy2015(entry.bytes.toString('utf8'), legacyKeys, { location: file });
+          // The 2015 reader checked StorePath against the path it asked for; here, against the file name.
+          const verdict = verifyLegacy2015(entry.bytes.toString('utf8'), legacyKeys, { location: file, ...(isCacheEntryName(name) ? { fileName: name } : {}) });
+          if (verdict.code === 'ERR_NARINFO_FILE_NAME') {
+            early.push({ file, status: 'failed', problem: { file, code: verdict.code, message: verdict.message! } });
+            continue;
+          }
           let r: VerifyFileResult = { file, status: verdict.trusted ? 'trusted' : 'untrusted', legacy: verdict };
           // --check-nars applies to the 2015 format too: the NAR of a trusted narinfo must match.
           if (options.checkNars && verdict.trusted) r = withNarCheck(r, await checkNarFile(dir, parseEntry(entry, storeDir)));

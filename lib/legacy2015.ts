@@ -31,6 +31,7 @@ import { signDetached, verifyDetached, SIGNATUREBYTES } from './ed25519';
 import { encodeBase64 } from './base64';
 import { argTypeError, NarsignError } from './errors';
 import { parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './keys';
+import { checkFileNameFor } from './narinfo-name';
 
 export type Legacy2015Status =
   | 'valid'
@@ -61,6 +62,11 @@ export interface Legacy2015VerifyOptions {
   storePath?: string;
   /** how messages refer to the file (2015: its URL) */
   location?: string;
+  /**
+   * the narinfo's file name (or path): its hash part must be StorePath's, as in every mode
+   * (lib/narinfo-name.ts) — else status 'corrupt', code ERR_NARINFO_FILE_NAME
+   */
+  fileName?: string;
 }
 
 interface Line {
@@ -144,6 +150,7 @@ function refuse(status: Legacy2015Status, code: string, message: string, keyName
  *
  *   corrupt              ERR_LEGACY_CORRUPT           a line isn't "Field: value", StorePath/URL/NarHash missing,
  *                                                     StorePath not the expected path, or a NUL byte
+ *                        ERR_NARINFO_FILE_NAME        StorePath not the path `fileName` names
  *                        ERR_LEGACY_TRAILING_LINES    lines after the Signature line (narsign only)
  *   unsigned             ERR_LEGACY_UNSIGNED          no Signature line ("lacks a signature")
  *   unsupported-version  ERR_LEGACY_UNSUPPORTED_VERSION
@@ -159,8 +166,9 @@ export function verifyLegacy2015(
 ): Legacy2015Verdict {
   if (typeof text !== 'string') throw argTypeError('the narinfo must be a string');
   if (typeof options !== 'object' || options === null) throw argTypeError('options must be an object');
+  if (options.fileName !== undefined && typeof options.fileName !== 'string') throw argTypeError('fileName must be a string');
   const keys = trustedKeyMap(trustedKeys);
-  const location = options.location ?? options.storePath ?? 'narinfo';
+  const location = options.location ?? options.fileName ?? options.storePath ?? 'narinfo';
   const corrupt = (why: string, code = 'ERR_LEGACY_CORRUPT'): Legacy2015Verdict =>
     refuse('corrupt', code, `NAR info file ‘${location}’ is corrupt: ${why}`);
 
@@ -188,6 +196,14 @@ export function verifyLegacy2015(
   if (fields.StorePath === undefined) return corrupt('it has no StorePath');
   if (options.storePath !== undefined && fields.StorePath !== options.storePath) {
     return corrupt(`it describes ${fields.StorePath}, not ${options.storePath}`);
+  }
+  if (options.fileName !== undefined) {
+    try {
+      checkFileNameFor(fields.StorePath, options.fileName);
+    } catch (error) {
+      if (!(error instanceof NarsignError)) throw error;
+      return refuse('corrupt', error.code, error.message);
+    }
   }
   if (fields.URL === undefined) return corrupt('it has no URL');
   if (fields.NarHash === undefined) return corrupt('it has no NarHash');

@@ -36,7 +36,8 @@ import { argTypeError, NarsignError } from './errors';
 import { fingerprint } from './fingerprint';
 import { parsePublicKey, parsePublicKeys, parseSecretKey, PublicKey, SecretKey } from './keys';
 import { formatNarinfo, NarInfo, parseNarinfo, ParseNarinfoOptions, putSignature, signatureKeyName } from './narinfo';
-import { contentAddressedStorePath, HASH_PART_LENGTH } from './store-path';
+import { checkFileNameFor } from './narinfo-name';
+import { contentAddressedStorePath } from './store-path';
 
 export type SignatureStatus = 'valid' | 'invalid' | 'unknown-key' | 'malformed';
 
@@ -162,18 +163,10 @@ export interface VerifyNarinfoOptions extends ParseNarinfoOptions, VerificationO
   fileName?: string;
 }
 
-/** Checks a narinfo's file name against its StorePath (see the module comment). */
+/** Checks a narinfo's file name against its StorePath (lib/narinfo-name.ts). */
 export function checkNarinfoFileName(info: NarInfo, fileName: string): void {
   if (typeof fileName !== 'string') throw argTypeError('fileName must be a string');
-  const base = fileName.slice(fileName.lastIndexOf('/') + 1);
-  const stem = base.endsWith('.narinfo') ? base.slice(0, -'.narinfo'.length) : base;
-  if (stem.length !== HASH_PART_LENGTH || stem !== info.hashPart) {
-    throw new NarsignError(
-      'ERR_NARINFO_FILE_NAME',
-      `NAR info file '${fileName}' describes '${info.storePath}', whose narinfo would be '${info.hashPart}.narinfo': refusing a narinfo served under another path's name`,
-      { file: fileName },
-    );
-  }
+  checkFileNameFor(info.storePath, fileName);
 }
 
 /** Whether the narinfo's CA reproduces its StorePath, computed as Nix's isContentAddressed. */

@@ -154,6 +154,7 @@ function jsonResult(r: VerifyFileResult): unknown {
       status: r.status,
       storePath: r.verdict.info.storePath,
       reason: r.verdict.reason,
+      bySignatures: r.verdict.bySignatures,
       validSignatures: r.verdict.validSignatures,
       signatures: r.verdict.signatures.map((s) => ({ keyName: s.keyName, status: s.status })),
     };
