@@ -29,7 +29,7 @@ import { mapConcurrent } from './concurrent';
 import { checkNarFile, NarCheck } from './nar-check';
 import { NarsignError, argTypeError } from './errors';
 import { fingerprint } from './fingerprint';
-import { parseSecretKey, SecretKey } from './keys';
+import { isSigner, SecretKeyInput, SigningKeyOf, toSigningKey } from './keys';
 import { createSigner } from './signer';
 import type { Signer } from './ed25519-types';
 import { signLegacy2015, verifyLegacy2015 } from './legacy2015';
@@ -40,7 +40,6 @@ import {
   checkNarinfoFileName,
   NarinfoVerdict,
   prepareVerification,
-  SecretKeyInput,
   signingRefusal,
   trustedKeySet,
   TrustedKeySet,
@@ -313,21 +312,17 @@ function parseEntry(entry: Entry, storeDir: string | undefined): NarInfo {
   return info;
 }
 
-function toSecretKeys(keys: SecretKeyInput | readonly SecretKeyInput[]): { keys: SecretKey[]; owned: boolean[] } {
-  const list = (Array.isArray(keys) ? keys : [keys]) as readonly SecretKeyInput[];
-  const owned: boolean[] = [];
-  const parsed = list.map((k, i) => {
-    if (typeof k === 'string') {
-      owned.push(true);
-      return parseSecretKey(k, `secret key ${i + 1}`);
-    }
-    if (k && typeof k === 'object' && typeof k.name === 'string' && k.secretKey instanceof Uint8Array) {
-      owned.push(false);
-      return k;
-    }
-    throw argTypeError(`secret key ${i + 1} must be a key string NAME:BASE64 or a parsed { name, secretKey }`);
-  });
-  return { keys: parsed, owned };
+/** The keys of a signing run, normalised by lib/keys.ts's toSigningKey (every entry point's one rule). */
+function toSecretKeys(keys: SecretKeyInput | readonly SecretKeyInput[]): SigningKeyOf[] {
+  const list = (Array.isArray(keys) ? keys : [keys]) as readonly unknown[];
+  const resolved: SigningKeyOf[] = [];
+  try {
+    list.forEach((k, i) => resolved.push(toSigningKey(k, `secret key ${i + 1}`)));
+  } catch (error) {
+    resolved.forEach((r) => r.release());
+    throw error;
+  }
+  return resolved;
 }
 
 function aborted(signal: AbortSignal | undefined): void {
@@ -427,8 +422,8 @@ async function verifyBatch(infos: readonly NarInfo[], keys: TrustedKeySet, sigsN
 }
 
 interface SignSetup {
-  keys: SecretKey[];
-  /** One signer per key (none for the 2015 format), held for the run and disposed at its end. */
+  keys: SigningKeyOf[];
+  /** One signer per key (none for the 2015 format), held for the run; those made here are disposed at its end. */
   signers: Signer[];
   remove: readonly string[];
   trusted: TrustedKeySet | undefined;
@@ -436,29 +431,42 @@ interface SignSetup {
   legacy: boolean;
 }
 
-function signSetup(options: SignCacheOptions): SignSetup & { owned: boolean[] } {
+function signSetup(options: SignCacheOptions): SignSetup & { ownSigners: Signer[] } {
   if (!options || typeof options !== 'object') throw argTypeError('options must be an object');
-  const { keys, owned } = toSecretKeys(options.keys ?? []);
   const remove = options.remove ?? [];
-  if (keys.length === 0 && remove.length === 0) throw new NarsignError('ERR_NO_KEYS', 'no secret key to sign with (and no signature to remove)');
+  const trusted = options.requireTrusted === undefined ? undefined : trustedKeySet(options.requireTrusted);
+  const keys = toSecretKeys(options.keys ?? []);
   const setup = {
     keys,
     signers: [] as Signer[],
-    owned,
+    ownSigners: [] as Signer[],
     remove,
-    trusted: options.requireTrusted === undefined ? undefined : trustedKeySet(options.requireTrusted),
+    trusted,
     durable: options.durable !== false && !options.dryRun,
     legacy: options.format === '2015',
   };
-  // Last, once nothing above can throw: releaseSetup disposes them.
-  if (!setup.legacy) setup.signers = keys.map((k) => createSigner(k.secretKey));
+  try {
+    if (keys.length === 0 && remove.length === 0) throw new NarsignError('ERR_NO_KEYS', 'no secret key to sign with (and no signature to remove)');
+    // A signer given is used as it is (its owner disposes it); bytes get a signer of this run's.
+    if (!setup.legacy) {
+      setup.signers = keys.map((k) => {
+        if (isSigner(k.key)) return k.key;
+        const signer = createSigner(k.key);
+        setup.ownSigners.push(signer);
+        return signer;
+      });
+    }
+  } catch (error) {
+    releaseSetup(setup);
+    throw error;
+  }
   return setup;
 }
 
-/** Wipes the keys signSetup parsed and disposes the signers. */
-function releaseSetup(setup: SignSetup & { owned: boolean[] }): void {
-  setup.signers.forEach((signer) => signer.dispose());
-  setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
+/** Wipes the keys signSetup decoded and disposes the signers it made. */
+function releaseSetup(setup: SignSetup & { ownSigners: Signer[] }): void {
+  setup.ownSigners.forEach((signer) => signer.dispose());
+  setup.keys.forEach((k) => k.release());
 }
 
 function emptySignResult(): SignCacheResult {
@@ -602,7 +610,7 @@ async function signBatch(
       let content: string | undefined;
       if (legacy) {
         content = formatNarinfo(info);
-        for (const key of keys) content = signLegacy2015(content, key);
+        for (const key of keys) content = signLegacy2015(content, { name: key.name, secretKey: key.key });
         if (!options.force && content === entry.bytes.toString('utf8')) content = undefined;
       } else {
         keys.forEach((key, k) => {

@@ -30,7 +30,7 @@
 import { signDetached, verifyDetached, SIGNATUREBYTES } from './ed25519';
 import { encodeBase64 } from './base64';
 import { argTypeError, NarsignError } from './errors';
-import { parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './keys';
+import { parsePublicKey, toSigningKey, type PublicKey, type SecretKeyInput } from './keys';
 import { checkFileNameFor } from './narinfo-name';
 
 export type Legacy2015Status =
@@ -243,9 +243,10 @@ export function verifyLegacy2015(
  * 2015 reader would refuse: not ending in '\n', a line that isn't "Field: value", no
  * StorePath/URL/NarHash, a Signature line anywhere but last, a NUL byte; and (ERR_KEY_NAME_INVALID)
  * a key name containing ';', which the format can't carry.
- * @param secretKey a `NAME:BASE64` secret key string or a parsed SecretKey.
+ * @param secretKey any SecretKeyInput (lib/keys.ts toSigningKey): a `NAME:BASE64` string, a named
+ *   signer, or `{ name, secretKey }`.
  */
-export function signLegacy2015(text: string, secretKey: string | SecretKey): string {
+export function signLegacy2015(text: string, secretKey: SecretKeyInput): string {
   if (typeof text !== 'string') throw argTypeError('the narinfo must be a string');
   const corrupt = (why: string): NarsignError => new NarsignError('ERR_LEGACY_CORRUPT', `cannot sign narinfo in the 2015 format: ${why}`);
   if (!text.endsWith('\n')) throw corrupt('it does not end with a newline');
@@ -263,19 +264,15 @@ export function signLegacy2015(text: string, secretKey: string | SecretKey): str
     if (!seen.has(required)) throw corrupt(`it has no ${required}`);
   }
 
-  const owned = typeof secretKey === 'string';
-  const key = owned ? parseSecretKey(secretKey) : secretKey;
+  const key = toSigningKey(secretKey);
   try {
-    if (typeof key !== 'object' || key === null || typeof key.name !== 'string' || !Buffer.isBuffer(key.secretKey)) {
-      throw argTypeError('the secret key must be a NAME:BASE64 string or a parsed secret key');
-    }
     if (key.name.includes(';')) {
       throw new NarsignError('ERR_KEY_NAME_INVALID', `secret key name is not valid: '${key.name}' contains ';', which a 2015 Signature line cannot carry`);
     }
     const signed = lines.map((line) => `${line}\n`).join('');
-    const sig = signDetached(key.secretKey, Buffer.from(signed, 'utf8'));
+    const sig = signDetached(key.key, Buffer.from(signed, 'utf8'));
     return `${signed}Signature: 2;${key.name};${encodeBase64(sig)}\n`;
   } finally {
-    if (owned) key.secretKey.fill(0);
+    key.release();
   }
 }

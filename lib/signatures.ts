@@ -34,7 +34,7 @@ import { signDetached, verifyDetached, SIGNATUREBYTES } from './ed25519';
 import { decodeNixBase64, encodeBase64 } from './base64';
 import { argTypeError, NarsignError } from './errors';
 import { fingerprint } from './fingerprint';
-import { parsePublicKey, parsePublicKeys, parseSecretKey, PublicKey, SecretKey } from './keys';
+import { parsePublicKey, parsePublicKeys, PublicKey, SecretKeyInput, SigningKeyOf, toSigningKey } from './keys';
 import { formatNarinfo, NarInfo, parseNarinfo, ParseNarinfoOptions, putSignature, signatureKeyName } from './narinfo';
 import { checkFileNameFor } from './narinfo-name';
 import { contentAddressedStorePath } from './store-path';
@@ -97,7 +97,6 @@ export interface TrustedKeySet {
 }
 
 export type PublicKeyInput = string | PublicKey;
-export type SecretKeyInput = string | SecretKey;
 export type TrustedKeysInput = TrustedKeySet | PublicKeyInput | readonly PublicKeyInput[];
 
 function isPublicKey(value: unknown): value is PublicKey {
@@ -312,36 +311,23 @@ export function verifyNarinfo(narinfo: string | Uint8Array | NarInfo, trustedKey
   return plan.finish(plan.checks.map((c) => verifyDetached(c.publicKey, c.signature, c.message)));
 }
 
-function toSecretKey(key: unknown, position: number): { key: SecretKey; owned: boolean } {
-  if (typeof key === 'string') return { key: parseSecretKey(key, `secret key ${position}`), owned: true };
-  if (typeof key === 'object' && key !== null && typeof (key as SecretKey).name === 'string' && (key as SecretKey).secretKey instanceof Uint8Array) {
-    const { name } = key as SecretKey;
-    // The name goes into a `Sig:` line, where Nix cuts it at the first ':'.
-    if (name === '' || /[:\s]/.test(name)) {
-      throw new NarsignError('ERR_KEY_NAME_INVALID', `secret key ${position}: its name ${JSON.stringify(name)} is empty or contains ':' or whitespace`);
-    }
-    return { key: key as SecretKey, owned: false };
-  }
-  throw argTypeError(`secret key ${position} must be a key string NAME:BASE64 or a parsed { name, secretKey }`);
-}
-
-/** Parses every key first (so a bad key fails before any signing) and wipes the ones it parsed afterwards. */
-function withSecretKeys<T>(secretKeys: SecretKeyInput | readonly SecretKeyInput[], fn: (keys: SecretKey[]) => T): T {
+/** Normalises every key first (toSigningKey: so a bad key fails before any signing) and wipes what it decoded afterwards. */
+function withSecretKeys<T>(secretKeys: SecretKeyInput | readonly SecretKeyInput[], fn: (keys: SigningKeyOf[]) => T): T {
   const list: readonly unknown[] = Array.isArray(secretKeys) ? secretKeys : [secretKeys];
   if (list.length === 0) throw argTypeError('at least one secret key is needed', 'ERR_INVALID_ARG_VALUE');
-  const resolved: Array<{ key: SecretKey; owned: boolean }> = [];
+  const resolved: SigningKeyOf[] = [];
   try {
-    list.forEach((k, i) => resolved.push(toSecretKey(k, i + 1)));
-    return fn(resolved.map((r) => r.key));
+    list.forEach((k, i) => resolved.push(toSigningKey(k, `secret key ${i + 1}`)));
+    return fn(resolved);
   } finally {
-    for (const r of resolved) if (r.owned) r.key.secretKey.fill(0);
+    for (const r of resolved) r.release();
   }
 }
 
 /** The `Sig` value `NAME:BASE64` of a fingerprint under a secret key. */
 export function signFingerprint(fingerprintText: string, secretKey: SecretKeyInput): string {
   if (typeof fingerprintText !== 'string') throw argTypeError('the fingerprint must be a string');
-  return withSecretKeys(secretKey, ([key]) => `${key.name}:${encodeBase64(signDetached(key.secretKey, fingerprintText))}`);
+  return withSecretKeys(secretKey, ([key]) => `${key.name}:${encodeBase64(signDetached(key.key, fingerprintText))}`);
 }
 
 /**
@@ -353,7 +339,7 @@ export function signParsedNarinfo(info: NarInfo, secretKeys: SecretKeyInput | re
   return withSecretKeys(secretKeys, (keys) => {
     const fp = fingerprint(info);
     let out = info;
-    for (const key of keys) out = putSignature(out, `${key.name}:${encodeBase64(signDetached(key.secretKey, fp))}`);
+    for (const key of keys) out = putSignature(out, `${key.name}:${encodeBase64(signDetached(key.key, fp))}`);
     return out;
   });
 }

@@ -361,6 +361,16 @@ test('one file-name rule for inspect, verify and sign: a signed narinfo named li
   }
 });
 
+test('a bad --shard names the command it was given to', async (t) => {
+  const dir = writeCache(path.join(tempDir(), 'c'), [F('F1')]);
+  const sk = writeSecret(tempDir(), 'sk', makeKey('name-1').secret);
+  for (const [command, args] of [['verify', ['-t', CACHE_NIXOS_ORG_KEY]], ['sign', ['-k', sk]]] as const) {
+    const r = await cli(t, [command, ...args, '--shard', '3/2', dir]);
+    checkUsage(t, r, command);
+    t.regex(r.stderr, new RegExp(`\\(see: narsign ${command} --help\\)`), command);
+  }
+});
+
 // ---- verify -------------------------------------------------------------------------------------
 
 test('verify: trusted keys from -t, --trusted-key-file, --nix-conf, NIX_CONF_DIR, NIX_CONFIG', async (t) => {

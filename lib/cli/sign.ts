@@ -63,7 +63,7 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
       if (keys.length === 0 && !options.remove?.length) {
         throw new UsageError('no secret key: give -k FILE or --key-env VAR', 'narsign sign --help');
       }
-      if (options.shard) parseShardOption(options.shard);
+      if (options.shard) parseShardOption(options.shard, 'narsign sign --help');
       let requireTrusted: PublicKey[] | undefined;
       if (options.requireTrusted?.length) {
         try {
@@ -124,11 +124,12 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
     });
 }
 
-export function parseShardOption(value: string) {
+/** `--shard I/N`, or a usage error whose hint names the command it was given to (`hint`). */
+export function parseShardOption(value: string, hint: string) {
   try {
     return parseShard(value);
   } catch (error) {
-    throw new UsageError(`--shard: ${(error as Error).message}`, 'narsign sign --help');
+    throw new UsageError(`--shard: ${(error as Error).message}`, hint);
   }
 }
 
