@@ -7,7 +7,7 @@
  * NARSIGN_BACKEND=native makes a missing addon an error instead of a fallback (CI uses it).
  */
 import path from 'node:path';
-import { NarsignError } from './errors';
+import { mayBeKeyMaterial, NarsignError } from './errors';
 import type { BackendName, Ed25519Backend, Message, SigningKey } from './ed25519-types';
 import { nativeBatch, type NativeBatchAddon } from './batch-native';
 
@@ -81,7 +81,8 @@ function choose(): { name: BackendName; impl: Ed25519Backend; loadError?: string
   const wanted = process.env.NARSIGN_BACKEND;
   if (wanted === 'sodium-native') return { name: 'sodium-native', impl: loadFallback() };
   if (wanted !== undefined && wanted !== '' && wanted !== 'native') {
-    throw new NarsignError('ERR_BACKEND', `NARSIGN_BACKEND must be "native" or "sodium-native", not ${JSON.stringify(wanted)}`);
+    const shown = mayBeKeyMaterial(wanted) ? '(the value is not shown: it looks like a key)' : JSON.stringify(wanted);
+    throw new NarsignError('ERR_BACKEND', `NARSIGN_BACKEND must be "native" or "sodium-native", not ${shown}`);
   }
   try {
     return { name: 'native', impl: loadNative() };

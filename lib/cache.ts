@@ -37,17 +37,18 @@ import { mapConcurrent } from './concurrent';
 import { checkNarFile, NarCheck } from './nar-check';
 import { NarsignError, argTypeError } from './errors';
 import { fingerprint } from './fingerprint';
-import { parseSecretKey, SecretKey } from './keys';
+import { isSigner, SecretKeyInput, SigningKeyOf, toSigningKey } from './keys';
 import { createSigner } from './signer';
 import type { Signer } from './ed25519-types';
 import { signLegacy2015, verifyLegacy2015 } from './legacy2015';
+import { isCacheEntryName } from './narinfo-name';
 import { formatNarinfo, NarInfo, parseNarinfo, putSignature, removeSignatures, signatureKeyName } from './narinfo';
 import { inShard, parseShard, Shard } from './shard';
 import {
   checkNarinfoFileName,
   NarinfoVerdict,
   prepareVerification,
-  SecretKeyInput,
+  signingRefusal,
   trustedKeySet,
   TrustedKeySet,
   TrustedKeysInput,
@@ -343,32 +344,24 @@ async function* readBatches(dir: string, names: Iterable<string> | AsyncIterable
   if (ahead) yield await ahead;
 }
 
-/** `<hash part>.narinfo`: a name under which a cache serves a path (Nix looks narinfos up by it). */
-const CACHE_ENTRY_NAME = /^[0-9abcdfghijklmnpqrsvwxyz]{32}\.narinfo$/;
-
 function parseEntry(entry: Entry, storeDir: string | undefined): NarInfo {
   const info = parseNarinfo(entry.bytes, { where: entry.file, ...(storeDir ? { storeDir } : {}) });
-  // A narinfo named like a cache entry must describe that path; another name (x.signed.narinfo,
-  // written by `narsign sign - < x.narinfo > x.signed.narinfo`) is served for no path: no check.
-  if (CACHE_ENTRY_NAME.test(entry.name)) checkNarinfoFileName(info, entry.name);
+  // The file-name rule of every mode and command (lib/narinfo-name.ts).
+  if (isCacheEntryName(entry.name)) checkNarinfoFileName(info, entry.name);
   return info;
 }
 
-function toSecretKeys(keys: SecretKeyInput | readonly SecretKeyInput[]): { keys: SecretKey[]; owned: boolean[] } {
-  const list = (Array.isArray(keys) ? keys : [keys]) as readonly SecretKeyInput[];
-  const owned: boolean[] = [];
-  const parsed = list.map((k, i) => {
-    if (typeof k === 'string') {
-      owned.push(true);
-      return parseSecretKey(k, `secret key ${i + 1}`);
-    }
-    if (k && typeof k === 'object' && typeof k.name === 'string' && k.secretKey instanceof Uint8Array) {
-      owned.push(false);
-      return k;
-    }
-    throw argTypeError(`secret key ${i + 1} must be a key string NAME:BASE64 or a parsed { name, secretKey }`);
-  });
-  return { keys: parsed, owned };
+/** The keys of a signing run, normalised by lib/keys.ts's toSigningKey (every entry point's one rule). */
+function toSecretKeys(keys: SecretKeyInput | readonly SecretKeyInput[]): SigningKeyOf[] {
+  const list = (Array.isArray(keys) ? keys : [keys]) as readonly unknown[];
+  const resolved: SigningKeyOf[] = [];
+  try {
+    list.forEach((k, i) => resolved.push(toSigningKey(k, `secret key ${i + 1}`)));
+  } catch (error) {
+    resolved.forEach((r) => r.release());
+    throw error;
+  }
+  return resolved;
 }
 
 function aborted(signal: AbortSignal | undefined): void {
@@ -517,8 +510,8 @@ async function verifyBatch(infos: readonly NarInfo[], keys: TrustedKeySet, sigsN
 }
 
 interface SignSetup {
-  keys: SecretKey[];
-  /** One signer per key (none for the 2015 format), held for the run and disposed at its end. */
+  keys: SigningKeyOf[];
+  /** One signer per key (none for the 2015 format), held for the run; those made here are disposed at its end. */
   signers: Signer[];
   remove: readonly string[];
   trusted: TrustedKeySet | undefined;
@@ -526,29 +519,42 @@ interface SignSetup {
   legacy: boolean;
 }
 
-function signSetup(options: SignCacheOptions): SignSetup & { owned: boolean[] } {
+function signSetup(options: SignCacheOptions): SignSetup & { ownSigners: Signer[] } {
   if (!options || typeof options !== 'object') throw argTypeError('options must be an object');
-  const { keys, owned } = toSecretKeys(options.keys ?? []);
   const remove = options.remove ?? [];
-  if (keys.length === 0 && remove.length === 0) throw new NarsignError('ERR_NO_KEYS', 'no secret key to sign with (and no signature to remove)');
+  const trusted = options.requireTrusted === undefined ? undefined : trustedKeySet(options.requireTrusted);
+  const keys = toSecretKeys(options.keys ?? []);
   const setup = {
     keys,
     signers: [] as Signer[],
-    owned,
+    ownSigners: [] as Signer[],
     remove,
-    trusted: options.requireTrusted === undefined ? undefined : trustedKeySet(options.requireTrusted),
+    trusted,
     durable: options.durable !== false && !options.dryRun,
     legacy: options.format === '2015',
   };
-  // Last, once nothing above can throw: releaseSetup disposes them.
-  if (!setup.legacy) setup.signers = keys.map((k) => createSigner(k.secretKey));
+  try {
+    if (keys.length === 0 && remove.length === 0) throw new NarsignError('ERR_NO_KEYS', 'no secret key to sign with (and no signature to remove)');
+    // A signer given is used as it is (its owner disposes it); bytes get a signer of this run's.
+    if (!setup.legacy) {
+      setup.signers = keys.map((k) => {
+        if (isSigner(k.key)) return k.key;
+        const signer = createSigner(k.key);
+        setup.ownSigners.push(signer);
+        return signer;
+      });
+    }
+  } catch (error) {
+    releaseSetup(setup);
+    throw error;
+  }
   return setup;
 }
 
-/** Wipes the keys signSetup parsed and disposes the signers. */
-function releaseSetup(setup: SignSetup & { owned: boolean[] }): void {
-  setup.signers.forEach((signer) => signer.dispose());
-  setup.owned.forEach((isOwned, i) => isOwned && setup.keys[i].secretKey.fill(0));
+/** Wipes the keys signSetup decoded and disposes the signers it made. */
+function releaseSetup(setup: SignSetup & { ownSigners: Signer[] }): void {
+  setup.ownSigners.forEach((signer) => signer.dispose());
+  setup.keys.forEach((k) => k.release());
 }
 
 function emptySignResult(): SignCacheResult {
@@ -666,10 +672,12 @@ async function signBatch(
   if (trusted) {
     const verdicts = await verifyBatch(work.map((e) => e.info!), trusted, undefined, options);
     work = work.filter((entry, i) => {
-      if (verdicts[i].trusted) return true;
+      // Checked on the narinfo as read, before any `remove`: rotation needs the old key's signature.
+      const refusal = signingRefusal(verdicts[i]);
+      if (refusal === undefined) return true;
       result.skipped += 1;
       if (result.skippedFiles.length < MAX_LISTED) {
-        result.skippedFiles.push({ file: entry.file, code: 'ERR_NOT_TRUSTED', message: `${entry.file}: not trusted by the required keys (${verdicts[i].reason})` });
+        result.skippedFiles.push({ file: entry.file, code: 'ERR_NOT_TRUSTED', message: `${entry.file}: not trusted by the required keys (${refusal})` });
       }
       return false;
     });
@@ -693,7 +701,7 @@ async function signBatch(
       let content: string | undefined;
       if (legacy) {
         content = formatNarinfo(info);
-        for (const key of keys) content = signLegacy2015(content, key);
+        for (const key of keys) content = signLegacy2015(content, { name: key.name, secretKey: key.key });
         if (!options.force && content === entry.bytes.toString('utf8')) content = undefined;
       } else {
         keys.forEach((key, k) => {
@@ -821,7 +829,12 @@ async function verifyIn(
       }
       try {
         if (legacyKeys) {
-          const verdict = verifyLegacy2015(entry.bytes.toString('utf8'), legacyKeys, { location: file });
+          // The 2015 reader checked StorePath against the path it asked for; here, against the file name.
+          const verdict = verifyLegacy2015(entry.bytes.toString('utf8'), legacyKeys, { location: file, ...(isCacheEntryName(name) ? { fileName: name } : {}) });
+          if (verdict.code === 'ERR_NARINFO_FILE_NAME') {
+            early.push({ file, status: 'failed', problem: { file, code: verdict.code, message: verdict.message! } });
+            continue;
+          }
           let r: VerifyFileResult = { file, status: verdict.trusted ? 'trusted' : 'untrusted', legacy: verdict };
           // --check-nars applies to the 2015 format too: the NAR of a trusted narinfo must match.
           if (options.checkNars && verdict.trusted) r = withNarCheck(r, await checkNarFile(dir, parseEntry(entry, storeDir)));

@@ -51,8 +51,11 @@ export function isNarsignError(value: unknown, code?: string): value is NarsignE
  */
 export function mayBeKeyMaterial(text: string): boolean {
   if (/:\s*[A-Za-z0-9+/]{16,}/.test(text)) return true;
-  const trimmed = text.trim();
-  return /^[A-Za-z0-9+/]{40,}={0,2}$/.test(trimmed) && /[A-Z]/.test(trimmed) && /[a-z]/.test(trimmed) && /[0-9]/.test(trimmed);
+  // A long run of base64 anywhere: `NAME BASE64`, `BASE64:NAME`, the base64 twice, a key in a path.
+  for (const run of text.match(/[A-Za-z0-9+/]{40,}/g) ?? []) {
+    if (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run)) return true;
+  }
+  return false;
 }
 
 /**

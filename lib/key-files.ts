@@ -21,18 +21,22 @@ export const MAX_KEY_FILE_BYTES = 64 * 1024;
  * for a writer — and a file over MAX_KEY_FILE_BYTES with ERR_KEY_FILE_TOO_LARGE.
  *
  * A `file` that looks like a key itself (`-k "$(cat secret.key)"`) is never quoted in a message.
+ * With `label` (how to refer to the file, e.g. "the key file given to -k"), a name that could not
+ * be opened is never quoted at all: a value typed into a key option may be a key pasted in any
+ * mangled form (`NAME BASE64`, `BASE64:NAME`, the base64 twice), which no pattern can rule out —
+ * while a name that opened is a file's, and is shown (unless it looks like a key).
  */
-export function readKeyFile(file: string, options: { secret?: boolean; warn?: (message: string) => void } = {}): string {
-  const shown = !mayBeKeyMaterial(file);
-  const what = shown ? `key file '${file}'` : 'key file (its name is not shown: it looks like a key, not the name of a file holding one)';
-  const details = shown ? { file } : {};
+export function readKeyFile(file: string, options: { secret?: boolean; warn?: (message: string) => void; label?: string } = {}): string {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (error) {
+    const shown = options.label === undefined && !mayBeKeyMaterial(file);
     // The system error's own message quotes the path, so it is kept as the cause only when the path may be shown.
-    throw new NarsignError('ERR_KEY_FILE', `cannot read ${what}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, shown ? { ...details, cause: error } : details);
+    throw new NarsignError('ERR_KEY_FILE', `cannot read ${options.label ?? describeKeyFile(file)}: ${errnoText(error)}`, shown ? { file, cause: error } : {});
   }
+  const what = describeKeyFile(file);
+  const details = mayBeKeyMaterial(file) ? {} : { file };
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new NarsignError('ERR_KEY_FILE', `${what} is not a regular file`, details);
@@ -62,6 +66,18 @@ export function readKeyFile(file: string, options: { secret?: boolean; warn?: (m
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** How messages refer to a key file that exists: by its name, unless the name looks like a key. */
+export function describeKeyFile(file: string): string {
+  return mayBeKeyMaterial(file) ? 'key file (its name is not shown: it looks like a key, not the name of a file holding one)' : `key file '${file}'`;
+}
+
+const ERRNO_TEXT: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', ENOTDIR: 'a component of the path is not a directory', ELOOP: 'too many symbolic links' };
+
+function errnoText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === undefined ? 'error' : ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
 }
 
 /**

@@ -22,7 +22,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { decodeNixBase64, encodeBase64 } from './base64';
-import { keyPairFromSeed, generateKeyPair, PUBLICKEYBYTES, SECRETKEYBYTES, SEEDBYTES } from './ed25519';
+import { keyPairFromSeed, generateKeyPair, publicKeyFromSecretKey, PUBLICKEYBYTES, SECRETKEYBYTES, SEEDBYTES } from './ed25519';
+import type { Bytes, Signer } from './ed25519-types';
 import { argTypeError, NarsignError } from './errors';
 
 export interface SecretKey {
@@ -293,4 +294,69 @@ export function toPublicKey(secretKey: string, what?: string): string {
   } finally {
     parsed.secretKey.fill(0);
   }
+}
+
+/**
+ * A secret key as the signing functions take it (signNarinfo, signParsedNarinfo, signFingerprint,
+ * signCache, signLegacy2015, perl's signString with a key string):
+ *  - a `NAME:BASE64` string (parsed by parseSecretKey; its decoded bytes are wiped after use);
+ *  - a Signer made from a key string (`createSigner('NAME:BASE64')`), which carries the key's name;
+ *  - `{ name, secretKey }`, `secretKey` the 64 bytes (a parsed SecretKey is one) or a Signer — the
+ *    way to name a signer made from bytes, which has no name of its own.
+ */
+export type SecretKeyInput = string | Signer | { name: string; secretKey: Bytes | Signer };
+
+/** A secret key ready to sign with: its name, what signDetached takes, and `release()` to wipe what was decoded here. */
+export interface SigningKeyOf {
+  name: string;
+  key: Buffer | Signer;
+  release(): void;
+}
+
+/** Whether `value` is a Signer (made by createSigner), disposed or not — asked of the backend, which alone can tell. */
+export function isSigner(value: unknown): value is Signer {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false;
+  try {
+    publicKeyFromSecretKey(value as Signer);
+    return true;
+  } catch (error) {
+    return error instanceof NarsignError && error.code === 'ERR_SIGNER_DISPOSED';
+  }
+}
+
+/**
+ * The one normaliser of secret-key inputs (see SecretKeyInput), for every entry point that signs.
+ * A name is held to parseSecretKey's rules — non-empty, no ':' (Nix cuts a Sig's key name at the
+ * first ':', so `cache x:1` would sign as `cache x`), no whitespace: ERR_KEY_NAME_INVALID.
+ * `what` names the key in errors (e.g. "secret key 2").
+ */
+export function toSigningKey(input: unknown, what?: string): SigningKeyOf {
+  if (typeof input === 'string') {
+    const parsed = parseSecretKey(input, what);
+    return { name: parsed.name, key: parsed.secretKey, release: () => parsed.secretKey.fill(0) };
+  }
+  checkWhat(what);
+  const keep = () => {};
+  if (isSigner(input)) {
+    if (input.name === undefined) {
+      throw argTypeError(`${what ?? 'the secret key'}: this signer was made from bytes and has no key name; pass { name, secretKey: signer }`);
+    }
+    checkName(input.name, 'secret key');
+    return { name: input.name, key: input, release: keep };
+  }
+  if (typeof input === 'object' && input !== null && 'secretKey' in input) {
+    const { name, secretKey } = input as { name: unknown; secretKey: unknown };
+    if (isSigner(secretKey)) {
+      checkName(name, 'secret key');
+      return { name, key: secretKey, release: keep };
+    }
+    if (secretKey instanceof Uint8Array) {
+      checkName(name, 'secret key');
+      if (secretKey.length !== SECRETKEYBYTES) {
+        throw new NarsignError('ERR_SECRET_KEY_INVALID', `secret key is not valid: ${ref(looksLikeKeyMaterial(name) ? undefined : name, what)} has ${secretKey.length} bytes, not ${SECRETKEYBYTES}`);
+      }
+      return { name, key: toBuffer(secretKey, 'secretKey'), release: keep };
+    }
+  }
+  throw argTypeError(`${what ?? 'the secret key'} must be a key string NAME:BASE64, a signer made from one, or { name, secretKey } (secretKey: 64 bytes or a signer)`);
 }

@@ -30,7 +30,8 @@
 import { signDetached, verifyDetached, SIGNATUREBYTES } from './ed25519';
 import { encodeBase64 } from './base64';
 import { argTypeError, NarsignError } from './errors';
-import { parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './keys';
+import { parsePublicKey, toSigningKey, type PublicKey, type SecretKeyInput } from './keys';
+import { checkFileNameFor } from './narinfo-name';
 
 export type Legacy2015Status =
   | 'valid'
@@ -61,6 +62,11 @@ export interface Legacy2015VerifyOptions {
   storePath?: string;
   /** how messages refer to the file (2015: its URL) */
   location?: string;
+  /**
+   * the narinfo's file name (or path): its hash part must be StorePath's, as in every mode
+   * (lib/narinfo-name.ts) — else status 'corrupt', code ERR_NARINFO_FILE_NAME
+   */
+  fileName?: string;
 }
 
 interface Line {
@@ -144,6 +150,7 @@ function refuse(status: Legacy2015Status, code: string, message: string, keyName
  *
  *   corrupt              ERR_LEGACY_CORRUPT           a line isn't "Field: value", StorePath/URL/NarHash missing,
  *                                                     StorePath not the expected path, or a NUL byte
+ *                        ERR_NARINFO_FILE_NAME        StorePath not the path `fileName` names
  *                        ERR_LEGACY_TRAILING_LINES    lines after the Signature line (narsign only)
  *   unsigned             ERR_LEGACY_UNSIGNED          no Signature line ("lacks a signature")
  *   unsupported-version  ERR_LEGACY_UNSUPPORTED_VERSION
@@ -159,8 +166,9 @@ export function verifyLegacy2015(
 ): Legacy2015Verdict {
   if (typeof text !== 'string') throw argTypeError('the narinfo must be a string');
   if (typeof options !== 'object' || options === null) throw argTypeError('options must be an object');
+  if (options.fileName !== undefined && typeof options.fileName !== 'string') throw argTypeError('fileName must be a string');
   const keys = trustedKeyMap(trustedKeys);
-  const location = options.location ?? options.storePath ?? 'narinfo';
+  const location = options.location ?? options.fileName ?? options.storePath ?? 'narinfo';
   const corrupt = (why: string, code = 'ERR_LEGACY_CORRUPT'): Legacy2015Verdict =>
     refuse('corrupt', code, `NAR info file ‘${location}’ is corrupt: ${why}`);
 
@@ -188,6 +196,14 @@ export function verifyLegacy2015(
   if (fields.StorePath === undefined) return corrupt('it has no StorePath');
   if (options.storePath !== undefined && fields.StorePath !== options.storePath) {
     return corrupt(`it describes ${fields.StorePath}, not ${options.storePath}`);
+  }
+  if (options.fileName !== undefined) {
+    try {
+      checkFileNameFor(fields.StorePath, options.fileName);
+    } catch (error) {
+      if (!(error instanceof NarsignError)) throw error;
+      return refuse('corrupt', error.code, error.message);
+    }
   }
   if (fields.URL === undefined) return corrupt('it has no URL');
   if (fields.NarHash === undefined) return corrupt('it has no NarHash');
@@ -227,9 +243,10 @@ export function verifyLegacy2015(
  * 2015 reader would refuse: not ending in '\n', a line that isn't "Field: value", no
  * StorePath/URL/NarHash, a Signature line anywhere but last, a NUL byte; and (ERR_KEY_NAME_INVALID)
  * a key name containing ';', which the format can't carry.
- * @param secretKey a `NAME:BASE64` secret key string or a parsed SecretKey.
+ * @param secretKey any SecretKeyInput (lib/keys.ts toSigningKey): a `NAME:BASE64` string, a named
+ *   signer, or `{ name, secretKey }`.
  */
-export function signLegacy2015(text: string, secretKey: string | SecretKey): string {
+export function signLegacy2015(text: string, secretKey: SecretKeyInput): string {
   if (typeof text !== 'string') throw argTypeError('the narinfo must be a string');
   const corrupt = (why: string): NarsignError => new NarsignError('ERR_LEGACY_CORRUPT', `cannot sign narinfo in the 2015 format: ${why}`);
   if (!text.endsWith('\n')) throw corrupt('it does not end with a newline');
@@ -247,19 +264,15 @@ export function signLegacy2015(text: string, secretKey: string | SecretKey): str
     if (!seen.has(required)) throw corrupt(`it has no ${required}`);
   }
 
-  const owned = typeof secretKey === 'string';
-  const key = owned ? parseSecretKey(secretKey) : secretKey;
+  const key = toSigningKey(secretKey);
   try {
-    if (typeof key !== 'object' || key === null || typeof key.name !== 'string' || !Buffer.isBuffer(key.secretKey)) {
-      throw argTypeError('the secret key must be a NAME:BASE64 string or a parsed secret key');
-    }
     if (key.name.includes(';')) {
       throw new NarsignError('ERR_KEY_NAME_INVALID', `secret key name is not valid: '${key.name}' contains ';', which a 2015 Signature line cannot carry`);
     }
     const signed = lines.map((line) => `${line}\n`).join('');
-    const sig = signDetached(key.secretKey, Buffer.from(signed, 'utf8'));
+    const sig = signDetached(key.key, Buffer.from(signed, 'utf8'));
     return `${signed}Signature: 2;${key.name};${encodeBase64(sig)}\n`;
   } finally {
-    if (owned) key.secretKey.fill(0);
+    key.release();
   }
 }

@@ -19,7 +19,7 @@ import { signDetached, verifyDetached, type Bytes, type Message } from './ed2551
 import { argTypeError, NarsignError } from './errors';
 import { parseHashUnprefixed } from './hash';
 import { encodeNix32 } from './base32';
-import { parseSecretKey } from './keys';
+import { toSigningKey } from './keys';
 
 /** Store.xs's wording for each key-string refusal that Nix itself reported. */
 const STORE_XS_MESSAGES: Record<string, string> = {
@@ -63,16 +63,16 @@ export function signString(secretKey: string | Bytes, msg: string | Bytes): stri
 
   let key;
   try {
-    key = parseSecretKey(secretKey);
+    key = toSigningKey(secretKey);
   } catch (error) {
     const exact = error instanceof NarsignError ? STORE_XS_MESSAGES[error.code] : undefined;
     if (exact !== undefined && error instanceof NarsignError) throw new NarsignError(error.code, exact, { cause: error });
     throw error;
   }
   try {
-    return `${key.name}:${encodeBase64(signDetached(key.secretKey, message))}`;
+    return `${key.name}:${encodeBase64(signDetached(key.key, message))}`;
   } finally {
-    key.secretKey.fill(0);
+    key.release();
   }
 }
 

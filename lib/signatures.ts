@@ -15,7 +15,9 @@
  * The file is trusted when at least max(sigsNeeded, 1) valid signatures were made by distinct
  * trusted keys — or, whatever its signatures, when it has a `CA` from which Nix's own computation
  * reproduces its StorePath (name, references and store dir included). A `CA` line that doesn't
- * reproduce the path is ignored, never a bypass.
+ * reproduce the path is ignored, never a bypass. That second kind of trust is Nix's verdict for
+ * substituting, never a ground to sign: the CA says nothing about NarHash/URL, and the fingerprint
+ * doesn't cover it. The verdict keeps the two apart (`bySignatures`).
  *
  * Where narsign is stricter than Nix 2.8: Nix counts distinct Sig *strings*, so the same signature
  * written twice (e.g. once with junk after its '=' padding, which the lax decoder ignores) counts
@@ -32,9 +34,10 @@ import { signDetached, verifyDetached, SIGNATUREBYTES } from './ed25519';
 import { decodeNixBase64, encodeBase64 } from './base64';
 import { argTypeError, NarsignError } from './errors';
 import { fingerprint } from './fingerprint';
-import { parsePublicKey, parsePublicKeys, parseSecretKey, PublicKey, SecretKey } from './keys';
+import { parsePublicKey, parsePublicKeys, PublicKey, SecretKeyInput, SigningKeyOf, toSigningKey } from './keys';
 import { formatNarinfo, NarInfo, parseNarinfo, ParseNarinfoOptions, putSignature, signatureKeyName } from './narinfo';
-import { contentAddressedStorePath, HASH_PART_LENGTH } from './store-path';
+import { checkFileNameFor } from './narinfo-name';
+import { contentAddressedStorePath } from './store-path';
 
 export type SignatureStatus = 'valid' | 'invalid' | 'unknown-key' | 'malformed';
 
@@ -66,6 +69,14 @@ export interface NarinfoVerdict {
    * `not-enough-signatures`: otherwise.
    */
   reason: 'signatures' | 'content-addressed' | 'malformed-signature' | 'not-enough-signatures';
+  /**
+   * Whether enough distinct trusted keys made a valid signature (and none under a trusted name is
+   * malformed) — whatever the CA says. This, not `trusted`, is the only ground to sign on
+   * (`signCache`'s `requireTrusted`): a CA line is not covered by the fingerprint and proves
+   * nothing about NarHash, so a narinfo trusted only `content-addressed` could point at any NAR,
+   * and a signature added on its strength would outlive the CA line's removal.
+   */
+  bySignatures: boolean;
   /** Distinct trusted keys with a valid signature. */
   validSignatures: number;
   /** The threshold applied: max(sigsNeeded, 1). */
@@ -86,7 +97,6 @@ export interface TrustedKeySet {
 }
 
 export type PublicKeyInput = string | PublicKey;
-export type SecretKeyInput = string | SecretKey;
 export type TrustedKeysInput = TrustedKeySet | PublicKeyInput | readonly PublicKeyInput[];
 
 function isPublicKey(value: unknown): value is PublicKey {
@@ -152,18 +162,10 @@ export interface VerifyNarinfoOptions extends ParseNarinfoOptions, VerificationO
   fileName?: string;
 }
 
-/** Checks a narinfo's file name against its StorePath (see the module comment). */
+/** Checks a narinfo's file name against its StorePath (lib/narinfo-name.ts). */
 export function checkNarinfoFileName(info: NarInfo, fileName: string): void {
   if (typeof fileName !== 'string') throw argTypeError('fileName must be a string');
-  const base = fileName.slice(fileName.lastIndexOf('/') + 1);
-  const stem = base.endsWith('.narinfo') ? base.slice(0, -'.narinfo'.length) : base;
-  if (stem.length !== HASH_PART_LENGTH || stem !== info.hashPart) {
-    throw new NarsignError(
-      'ERR_NARINFO_FILE_NAME',
-      `NAR info file '${fileName}' describes '${info.storePath}', whose narinfo would be '${info.hashPart}.narinfo': refusing a narinfo served under another path's name`,
-      { file: fileName },
-    );
-  }
+  checkFileNameFor(info.storePath, fileName);
 }
 
 /** Whether the narinfo's CA reproduces its StorePath, computed as Nix's isContentAddressed. */
@@ -259,14 +261,16 @@ export function prepareVerification(info: NarInfo, trustedKeys: TrustedKeysInput
           signers.add(key.toString('hex'));
         }
       });
+      const bySignatures = failure === undefined && signers.size >= sigsNeeded;
       let reason: NarinfoVerdict['reason'];
       if (caTrusted) reason = 'content-addressed';
       else if (failure) reason = 'malformed-signature';
-      else if (signers.size >= sigsNeeded) reason = 'signatures';
+      else if (bySignatures) reason = 'signatures';
       else reason = 'not-enough-signatures';
       return {
         trusted: reason === 'content-addressed' || reason === 'signatures',
         reason,
+        bySignatures,
         validSignatures: signers.size,
         sigsNeeded,
         signatures,
@@ -276,6 +280,18 @@ export function prepareVerification(info: NarInfo, trustedKeys: TrustedKeysInput
       };
     },
   };
+}
+
+/**
+ * Why a verdict is no ground to sign on (signing with `requireTrusted`), or undefined when it is.
+ * Only valid signatures by the trusted keys count (`bySignatures`); see NarinfoVerdict.
+ */
+export function signingRefusal(verdict: NarinfoVerdict): string | undefined {
+  if (verdict.bySignatures) return undefined;
+  if (verdict.reason === 'content-addressed') {
+    return 'trusted only by its content address (CA), which proves nothing about its NAR and which no signature covers; only signatures by the required keys are grounds to sign';
+  }
+  return verdict.reason;
 }
 
 /**
@@ -295,36 +311,23 @@ export function verifyNarinfo(narinfo: string | Uint8Array | NarInfo, trustedKey
   return plan.finish(plan.checks.map((c) => verifyDetached(c.publicKey, c.signature, c.message)));
 }
 
-function toSecretKey(key: unknown, position: number): { key: SecretKey; owned: boolean } {
-  if (typeof key === 'string') return { key: parseSecretKey(key, `secret key ${position}`), owned: true };
-  if (typeof key === 'object' && key !== null && typeof (key as SecretKey).name === 'string' && (key as SecretKey).secretKey instanceof Uint8Array) {
-    const { name } = key as SecretKey;
-    // The name goes into a `Sig:` line, where Nix cuts it at the first ':'.
-    if (name === '' || /[:\s]/.test(name)) {
-      throw new NarsignError('ERR_KEY_NAME_INVALID', `secret key ${position}: its name ${JSON.stringify(name)} is empty or contains ':' or whitespace`);
-    }
-    return { key: key as SecretKey, owned: false };
-  }
-  throw argTypeError(`secret key ${position} must be a key string NAME:BASE64 or a parsed { name, secretKey }`);
-}
-
-/** Parses every key first (so a bad key fails before any signing) and wipes the ones it parsed afterwards. */
-function withSecretKeys<T>(secretKeys: SecretKeyInput | readonly SecretKeyInput[], fn: (keys: SecretKey[]) => T): T {
+/** Normalises every key first (toSigningKey: so a bad key fails before any signing) and wipes what it decoded afterwards. */
+function withSecretKeys<T>(secretKeys: SecretKeyInput | readonly SecretKeyInput[], fn: (keys: SigningKeyOf[]) => T): T {
   const list: readonly unknown[] = Array.isArray(secretKeys) ? secretKeys : [secretKeys];
   if (list.length === 0) throw argTypeError('at least one secret key is needed', 'ERR_INVALID_ARG_VALUE');
-  const resolved: Array<{ key: SecretKey; owned: boolean }> = [];
+  const resolved: SigningKeyOf[] = [];
   try {
-    list.forEach((k, i) => resolved.push(toSecretKey(k, i + 1)));
-    return fn(resolved.map((r) => r.key));
+    list.forEach((k, i) => resolved.push(toSigningKey(k, `secret key ${i + 1}`)));
+    return fn(resolved);
   } finally {
-    for (const r of resolved) if (r.owned) r.key.secretKey.fill(0);
+    for (const r of resolved) r.release();
   }
 }
 
 /** The `Sig` value `NAME:BASE64` of a fingerprint under a secret key. */
 export function signFingerprint(fingerprintText: string, secretKey: SecretKeyInput): string {
   if (typeof fingerprintText !== 'string') throw argTypeError('the fingerprint must be a string');
-  return withSecretKeys(secretKey, ([key]) => `${key.name}:${encodeBase64(signDetached(key.secretKey, fingerprintText))}`);
+  return withSecretKeys(secretKey, ([key]) => `${key.name}:${encodeBase64(signDetached(key.key, fingerprintText))}`);
 }
 
 /**
@@ -336,7 +339,7 @@ export function signParsedNarinfo(info: NarInfo, secretKeys: SecretKeyInput | re
   return withSecretKeys(secretKeys, (keys) => {
     const fp = fingerprint(info);
     let out = info;
-    for (const key of keys) out = putSignature(out, `${key.name}:${encodeBase64(signDetached(key.secretKey, fp))}`);
+    for (const key of keys) out = putSignature(out, `${key.name}:${encodeBase64(signDetached(key.key, fp))}`);
     return out;
   });
 }

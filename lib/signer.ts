@@ -6,7 +6,9 @@
  * swapped out, read-only once written — inside an opaque object, and wipes the temporary bytes it
  * decoded. Every `secretKey` parameter (signDetached, publicKeyFromSecretKey, signMany,
  * signManyInto and their async forms) takes the signer instead of the bytes, on both backends; the
- * key is read from the guarded memory and never copied onto the JS heap. Async batches copy it into
+ * key is read from the guarded memory and never copied onto the JS heap. The narinfo signers
+ * (signNarinfo, signFingerprint, signCache, signLegacy2015) also need a key name: they take a signer
+ * made from a key string, or `{ name, secretKey: signer }` (lib/keys.ts toSigningKey). Async batches copy it into
  * guarded memory of their own when they begin, so disposing a signer while a batch runs is safe.
  *
  * The object shows no secret: its only properties are `name` (when made from a key string), the

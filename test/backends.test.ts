@@ -127,3 +127,22 @@ test('an unknown NARSIGN_BACKEND is an error, not a silent choice', (t) => {
   t.not(run.status, 0);
   t.regex(run.stderr, /NARSIGN_BACKEND must be "native" or "sodium-native"/);
 });
+
+/** The CLI (dist/cli/main.js, built by scripts/test.js) under a backend setting. */
+function runCliWith(env: Record<string, string>, preloadNoAddon: boolean) {
+  const args = [...(preloadNoAddon ? ['--require', path.join(__dirname, 'helpers', 'no-addon.cjs')] : []), path.join(root, 'dist', 'cli', 'main.js'), 'key', 'generate', 'x-1'];
+  const { NARSIGN_BACKEND: _ignored, ...base } = process.env;
+  return spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...base, ...env } });
+}
+
+test('CLI: a backend setting it cannot honour is one `narsign: error:` line, exit 64 (unknown value) or 4 (addon missing), no stack trace', (t) => {
+  for (const [env, noAddon, code, message] of [
+    [{ NARSIGN_BACKEND: 'foo' }, false, 64, /^narsign: error: NARSIGN_BACKEND must be "native" or "sodium-native", not "foo"\n$/],
+    [{ NARSIGN_BACKEND: 'native' }, true, 4, /^narsign: error: NARSIGN_BACKEND=native but the native addon could not be loaded: .*\n$/],
+  ] as const) {
+    const run = runCliWith(env, noAddon);
+    t.is(run.status, code, run.stderr);
+    t.regex(run.stderr, message);
+    t.is(run.stdout, '');
+  }
+});

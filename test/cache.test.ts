@@ -9,6 +9,7 @@ import path from 'node:path';
 import { signCache, verifyCache, verifyNarinfoFiles } from '../lib/cache';
 import { generateSecretKey, parseSecretKey, toPublicKey } from '../lib/keys';
 import { inShard } from '../lib/shard';
+import { signNarinfo } from '../lib/signatures';
 import { corpusCache, fixtureTexts, makeCache, snapshot, tempDir } from './helpers/cache-dir';
 import { nodeVerify, splitNixString } from './helpers/oracles';
 import { CACHE_NIXOS_ORG_KEY, corpus, fixture } from './helpers/vectors';
@@ -243,4 +244,17 @@ test('secret keys may be given parsed; errors name the key, never the secret', a
   t.notRegex(String((error as Error).message), new RegExp(broken.split(':')[1].slice(0, 20).replace(/[+/]/g, '.')));
   await t.throwsAsync(signCache(tempDir(), { keys: [] }), { code: 'ERR_NO_KEYS' } as never);
   await t.throwsAsync(signCache(path.join(dir, 'missing'), { keys: secret }), { code: 'ERR_CACHE_DIR' } as never);
+});
+
+test('signCache holds parsed keys to the key-name rule of signNarinfo: a name with ":" or whitespace is refused before anything is written', async (t) => {
+  const dir = makeCache(fixtureTexts(['F1']));
+  const before = snapshot(dir);
+  const good = parseSecretKey(generateSecretKey('cache-1'));
+  for (const name of ['cache x:1', 'cache x', 'x:1', '', 'tab\tname']) {
+    const key = { ...good, name };
+    await t.throwsAsync(signCache(dir, { keys: key }), { code: 'ERR_KEY_NAME_INVALID' }, JSON.stringify(name));
+    await t.throwsAsync(signCache(dir, { keys: [good, key] }), { code: 'ERR_KEY_NAME_INVALID' }, JSON.stringify(name));
+    t.throws(() => signNarinfo(fixtureTexts(['F1'])[0], key), { code: 'ERR_KEY_NAME_INVALID' }, JSON.stringify(name));
+  }
+  t.deepEqual(snapshot(dir), before);
 });

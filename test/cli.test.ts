@@ -340,6 +340,37 @@ test('a narinfo under another path\'s name is a failure (exit 4) for sign and ve
   }
 });
 
+test('one file-name rule for inspect, verify and sign: a signed narinfo named like an entry but not base-32 (eeee…e.narinfo) is refused by all', async (t) => {
+  const dir = writeCache(path.join(tempDir(), 'c'), []);
+  // 'e' is not a Nix base-32 digit: no path has this name, so Nix never asks for it. Upper case neither.
+  for (const name of [`${'e'.repeat(32)}.narinfo`, `${hashOf(F('F1')).toUpperCase()}.narinfo`]) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, F('F1'));
+    const inspected = await cli(t, ['inspect', '-t', CACHE_NIXOS_ORG_KEY, file]);
+    const verified = await cli(t, ['verify', '-t', CACHE_NIXOS_ORG_KEY, dir]);
+    const verifiedFile = await cli(t, ['verify', '-t', CACHE_NIXOS_ORG_KEY, file]);
+    for (const [what, r] of [['inspect', inspected], ['verify DIR', verified], ['verify FILE', verifiedFile]] as const) {
+      t.is(r.code, 4, `${name}: ${what}: ${r.stderr}`);
+      t.regex(r.stderr, /another path's name/, `${name}: ${what}`);
+    }
+    const sk = writeSecret(tempDir(), 'sk', makeKey('name-1').secret);
+    const signed = await cli(t, ['sign', '-k', sk, dir]);
+    t.is(signed.code, 4, name);
+    t.is(fs.readFileSync(file, 'utf8'), F('F1'), `${name}: signed`);
+    fs.rmSync(file);
+  }
+});
+
+test('a bad --shard names the command it was given to', async (t) => {
+  const dir = writeCache(path.join(tempDir(), 'c'), [F('F1')]);
+  const sk = writeSecret(tempDir(), 'sk', makeKey('name-1').secret);
+  for (const [command, args] of [['verify', ['-t', CACHE_NIXOS_ORG_KEY]], ['sign', ['-k', sk]]] as const) {
+    const r = await cli(t, [command, ...args, '--shard', '3/2', dir]);
+    checkUsage(t, r, command);
+    t.regex(r.stderr, new RegExp(`\\(see: narsign ${command} --help\\)`), command);
+  }
+});
+
 // ---- verify -------------------------------------------------------------------------------------
 
 test('verify: trusted keys from -t, --trusted-key-file, --nix-conf, NIX_CONF_DIR, NIX_CONFIG', async (t) => {

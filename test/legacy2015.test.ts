@@ -5,10 +5,14 @@
  * test/scenario-2015.test.ts, for this format and the modern one side by side.
  */
 import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { signCache } from '../lib/cache';
 import { signLegacy2015, verifyLegacy2015 } from '../lib/legacy2015';
 import { parseSecretKey } from '../lib/keys';
 import { NarsignError } from '../lib/errors';
-import { keyVectors } from './helpers/vectors';
+import { fixture, keyVectors } from './helpers/vectors';
+import { hashPartOfText, tempDir } from './helpers/cache-dir';
 import { NARINFO, signedPart } from './helpers/legacy2015';
 import { nodeSign, nodeVerify, splitNixString } from './helpers/oracles';
 
@@ -121,4 +125,22 @@ test('argument checks', (t) => {
   t.throws(() => verifyLegacy2015(SIGNED_C, [{ name: 'x' } as unknown as string]), { instanceOf: TypeError });
   const error = t.throws(() => verifyLegacy2015(SIGNED_C, ['not a key']), { instanceOf: NarsignError });
   t.regex(error!.message, /trusted key 1/);
+});
+
+test('the file-name rule holds in the 2015 format: verifyLegacy2015 with fileName, signCache format 2015', async (t) => {
+  const c = keyVectors().find((v) => v.section === 'C')!;
+  const signed = signLegacy2015(NARINFO, c.secretKey!);
+  const own = `${hashPartOfText(NARINFO)}.narinfo`;
+  const other = `${hashPartOfText(fixture('F2').text)}.narinfo`;
+  t.true(verifyLegacy2015(signed, c.publicKey!, { fileName: `/cache/${own}` }).trusted);
+  const refused = verifyLegacy2015(signed, c.publicKey!, { fileName: other });
+  t.like(refused, { trusted: false, status: 'corrupt', code: 'ERR_NARINFO_FILE_NAME' });
+  t.throws(() => verifyLegacy2015(signed, c.publicKey!, { fileName: 1 as unknown as string }), { instanceOf: TypeError });
+  // sign --format 2015 on a cache: A's narinfo under B's name is refused, not signed.
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, other), NARINFO);
+  const result = await signCache(dir, { keys: c.secretKey!, format: '2015' });
+  t.like(result, { signed: 0, failed: 1 });
+  t.is(result.failures[0].code, 'ERR_NARINFO_FILE_NAME');
+  t.is(fs.readFileSync(path.join(dir, other), 'utf8'), NARINFO);
 });

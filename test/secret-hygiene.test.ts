@@ -24,6 +24,7 @@ import { signFingerprint, signNarinfo, signParsedNarinfo } from '../lib/signatur
 import { parseNarinfo } from '../lib/narinfo';
 import { fixtureTexts, makeCache, tempDir } from './helpers/cache-dir';
 import { Collected, describeFindings, errorTexts, SecretScanner } from './helpers/secret-scan';
+import { checkNoEcho, FORMS } from './helpers/key-echo';
 import { Run, runCli, RunOptions } from './helpers/run-cli';
 import { fixture, keyVectors } from './helpers/vectors';
 
@@ -532,3 +533,8 @@ test('CLI: sign (plain, --json, --dry-run, 2015, stdin), verify --json, inspect 
   t.deepEqual(collected.findings(withGenerated), []);
   assertClean(t, collected);
 });
+
+// The other mangled pastes into key options (the ones issue 14 found echoed are in test/adversarial/key-echo.test.ts).
+for (const form of ['NAME:BASE64BASE64', 'NAME: BASE64', 'NAME:BASE64 (whole)', 'BASE64', 'seed only', 'NAME:BASE64 cut short']) {
+  test(`CLI: a key pasted as '${form}' into any key option (-k, --key-env, --trusted-key-file, -t, --require-trusted, key public) is never echoed`, (t) => checkNoEcho(t, FORMS[form]));
+}

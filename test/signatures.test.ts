@@ -15,6 +15,7 @@ import {
   prepareVerification,
   signFingerprint,
   signNarinfo,
+  signingRefusal,
   signParsedNarinfo,
   trustedKeySet,
   verifyNarinfo,
@@ -296,4 +297,22 @@ test('signNarinfo with fileName refuses a misfiled narinfo; key objects with unu
   }
   // A bad key anywhere in the list fails before anything is signed.
   t.throws(() => signNarinfo(f6, [sk, 'x:AAAA']), { instanceOf: NarsignError });
+});
+
+test('bySignatures: Nix’s CA trust is reported, but only valid signatures by the trusted keys are grounds to sign (signingRefusal)', (t) => {
+  const verify = verifyNarinfo;
+  const f4 = fixture('F4').text; // content-addressed, and signed by cache.nixos.org-1 (fixture notes)
+  const signedAndCa = verify(f4, CACHE_NIXOS_ORG_KEY);
+  t.like(signedAndCa, { trusted: true, reason: 'content-addressed', bySignatures: true, validSignatures: 1 });
+  t.is(signingRefusal(signedAndCa), undefined);
+  const caOnly = verify(f4.replace(/^Sig: .*\n/gm, ''), CACHE_NIXOS_ORG_KEY);
+  t.like(caOnly, { trusted: true, reason: 'content-addressed', bySignatures: false, validSignatures: 0 });
+  t.regex(signingRefusal(caOnly)!, /content address/);
+  const signedOnly = verify(fixture('F2').text, CACHE_NIXOS_ORG_KEY);
+  t.like(signedOnly, { trusted: true, reason: 'signatures', bySignatures: true });
+  const wrongKey = verify(fixture('F2').text, WRONG_KEY_SAME_NAME);
+  t.like(wrongKey, { trusted: false, bySignatures: false });
+  t.is(signingRefusal(wrongKey), wrongKey.reason);
+  // sigsNeeded counts for signing too.
+  t.like(verify(fixture('F2').text, CACHE_NIXOS_ORG_KEY, { sigsNeeded: 2 }), { trusted: false, bySignatures: false });
 });

@@ -15,6 +15,12 @@ import { impl } from '../lib/backend';
 import { sodiumBackend } from '../lib/sodium-fallback';
 import type { Ed25519Backend, Signer } from '../lib/ed25519-types';
 import { nodePublicKeyOfSeed, nodeSign, sodiumKeyPair } from './helpers/oracles';
+import fs from 'node:fs';
+import { hashPartOfText, makeCache } from './helpers/cache-dir';
+import { fixture } from './helpers/vectors';
+import { NARINFO as legacyText } from './helpers/legacy2015';
+
+const fixtureText = fixture('F2').text;
 
 const root = path.join(__dirname, '..');
 
@@ -168,3 +174,39 @@ for (const name of backends.map(([n]) => n)) {
     t.is(r.code, 0);
   });
 }
+
+test('every signing entry point takes a named signer, or { name, secretKey: signer }: same output as the key string (node:crypto oracle)', async (t) => {
+  const { seed, publicKey, secretKey } = freshKey();
+  const keyString = `signer-test-1:${secretKey.toString('base64')}`;
+  const named = ed.createSigner(keyString);
+  const nameless = ed.createSigner(secretKey);
+  t.is(named.name, 'signer-test-1');
+  t.is(nameless.name, undefined);
+  const info = ed.parseNarinfo(fixtureText);
+  const fp = ed.fingerprint(info);
+  const expected = `signer-test-1:${nodeSign(seed, Buffer.from(fp)).toString('base64')}`;
+  for (const [what, key] of [['key string', keyString], ['named signer', named], ['{ name, secretKey: signer }', { name: 'signer-test-1', secretKey: nameless }]] as const) {
+    t.is(ed.signFingerprint(fp, key), expected, what);
+    t.true(ed.signNarinfo(fixtureText, key).includes(`Sig: ${expected}\n`), what);
+    t.is(ed.signParsedNarinfo(info, [key]).sigs.at(-1), expected, what);
+    t.regex(ed.signLegacy2015(legacyText, key), /^Signature: 2;signer-test-1;/m, what);
+    const dir = makeCache([fixtureText]);
+    const result = await ed.signCache(dir, { keys: key, durable: false });
+    t.is(result.signed, 1, what);
+    t.true(fs.readFileSync(path.join(dir, `${hashPartOfText(fixtureText)}.narinfo`), 'utf8').includes(`Sig: ${expected}\n`), what);
+    // Idempotent: the second run finds the signature there.
+    t.is((await ed.signCache(dir, { keys: key, durable: false })).alreadySigned, 1, what);
+  }
+  // The caller's signer is the caller's: signCache does not dispose it.
+  t.false(named.disposed);
+  t.false(nameless.disposed);
+  // A signer made from bytes has no name to sign under: a TypeError saying how to give one.
+  for (const call of [() => ed.signFingerprint(fp, nameless), () => ed.signNarinfo(fixtureText, nameless)]) {
+    t.throws(call, { instanceOf: TypeError, message: /no key name; pass \{ name, secretKey: signer \}/ });
+  }
+  await t.throwsAsync(ed.signCache(makeCache([fixtureText]), { keys: nameless }), { instanceOf: TypeError });
+  named.dispose();
+  t.throws(() => ed.signFingerprint(fp, { name: 'x', secretKey: named }), { code: 'ERR_SIGNER_DISPOSED' });
+  nameless.dispose();
+  t.deepEqual(publicKey, nodePublicKeyOfSeed(seed));
+});

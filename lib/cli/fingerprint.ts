@@ -4,13 +4,13 @@
  */
 import { Command } from 'commander';
 import fs from 'node:fs';
-import path from 'node:path';
 import { isCorruptCode } from '../cache';
 import { NarsignError } from '../errors';
 import { fingerprint } from '../fingerprint';
 import { formatHash } from '../hash';
 import { NarInfo, parseNarinfo } from '../narinfo';
 import { readNarinfoFile, readNarinfoStdin } from '../bounded-read';
+import { isCacheEntryName } from '../narinfo-name';
 import { verifyNarinfo } from '../signatures';
 import { collect, jsonOption } from './collect';
 import { EXIT_CORRUPT, EXIT_FAILED } from './exit-codes';
@@ -73,9 +73,8 @@ file or other failure; 64 usage error.`)
       let verdict: ReturnType<typeof verifyNarinfo>;
       try {
         info = await readNarinfo(file);
-        // A file named like a cache entry (`<hash>.narinfo`) must describe that path; any other name
-        // (a copy such as x.signed.narinfo) is shown as it is.
-        const named = file !== '-' && /^[0-9a-z]{32}\.narinfo$/.test(path.basename(file));
+        // The file-name rule of every command (lib/narinfo-name.ts).
+        const named = file !== '-' && isCacheEntryName(file);
         verdict = verifyNarinfo(info, keys, named ? { fileName: file } : {});
       } catch (error) {
         process.stderr.write(`narsign: ${describeError(error)}\n`);
@@ -97,6 +96,7 @@ file or other failure; 64 usage error.`)
         fingerprint: fp,
         trusted: verdict.trusted,
         reason: verdict.reason,
+        bySignatures: verdict.bySignatures,
         signatures: verdict.signatures.map((s) => ({ keyName: s.keyName, status: s.status, ...(s.error ? { error: s.error.message } : {}) })),
         otherFields: info.lines.filter((l) => !KNOWN.has(l.name)).map((l) => l.text),
       };

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NarsignError } from '../errors';
 import { generateSecretKey, toPublicKey } from '../keys';
-import { readKeyFile, writeKeyFile } from '../key-files';
+import { describeKeyFile, readKeyFile, writeKeyFile } from '../key-files';
 import { readStdinBounded } from '../bounded-read';
 import { UsageError } from './exit-codes';
 import { warn, writeOut } from './output';
@@ -67,8 +67,10 @@ Examples:
   narsign key public secret.key
   narsign key generate test-1 | narsign key public`)
     .action(async (file?: string) => {
-      const text = file && file !== '-' ? readKeyFile(file, { secret: true, warn }) : await readStdin();
-      await writeOut(toPublicKey(text, file && file !== '-' ? `secret key in '${file}'` : 'secret key on standard input'));
+      // The file's name is never echoed: it may be a key pasted where the file belongs (lib/cli/keys-option.ts).
+      const fromFile = file !== undefined && file !== '-';
+      const text = fromFile ? readKeyFile(file, { secret: true, warn, label: 'the key file given to key public' }) : await readStdin();
+      await writeOut(toPublicKey(text, fromFile ? `secret key in ${describeKeyFile(file)}` : 'secret key on standard input'));
     });
 
   return key;

@@ -3,6 +3,8 @@
  * The `narsign` command line. Each command lives in its own file; this one wires them together and
  * turns errors into one line on stderr and an exit code (see exit-codes.ts).
  */
+// First: a backend that cannot be loaded is reported here, before any other module needs it.
+import './preflight';
 import { Command, CommanderError } from 'commander';
 import { mayBeKeyMaterial, NarsignError } from '../errors';
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './exit-codes';

@@ -10,7 +10,7 @@ import { signLegacy2015 } from '../legacy2015';
 import { formatNarinfo, NarInfo, parseNarinfo, removeSignatures } from '../narinfo';
 import { parsePublicKeys, PublicKey } from '../keys';
 import { parseShard } from '../shard';
-import { signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
+import { signingRefusal, signParsedNarinfo, trustedKeySet, verifyNarinfo } from '../signatures';
 import { collect, jsonOption, nonNegativeInteger, positiveInteger } from './collect';
 import { interruptible } from './interrupt';
 import { readNarinfoStdin } from '../bounded-read';
@@ -66,7 +66,7 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
       if (keys.length === 0 && !options.remove?.length) {
         throw new UsageError('no secret key: give -k FILE or --key-env VAR', 'narsign sign --help');
       }
-      if (options.shard) parseShardOption(options.shard);
+      if (options.shard) parseShardOption(options.shard, 'narsign sign --help');
       let requireTrusted: PublicKey[] | undefined;
       if (options.requireTrusted?.length) {
         try {
@@ -141,11 +141,12 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
     });
 }
 
-export function parseShardOption(value: string) {
+/** `--shard I/N`, or a usage error whose hint names the command it was given to (`hint`). */
+export function parseShardOption(value: string, hint: string) {
   try {
     return parseShard(value);
   } catch (error) {
-    throw new UsageError(`--shard: ${(error as Error).message}`, 'narsign sign --help');
+    throw new UsageError(`--shard: ${(error as Error).message}`, hint);
   }
 }
 
@@ -170,8 +171,9 @@ async function signStdin(keys: ReturnType<typeof secretKeysFrom>, options: SignO
       process.exitCode = EXIT_CORRUPT;
       return;
     }
-    if (requireTrusted && !verifyNarinfo(info, trustedKeySet(requireTrusted)).trusted) {
-      warn('<stdin>: not trusted by the required keys; not signed');
+    const refusal = requireTrusted && signingRefusal(verifyNarinfo(info, trustedKeySet(requireTrusted)));
+    if (refusal) {
+      warn(`<stdin>: not trusted by the required keys (${refusal}); not signed`);
       process.exitCode = EXIT_UNTRUSTED;
       return;
     }

@@ -62,7 +62,7 @@ Exit status: 0 all trusted; bit 1 some narinfo corrupt; bit 2 some narinfo untru
 failure (unreadable, network error, malformed signature under a trusted key name); 64 usage error.`)
     .action(async (paths: string[], options: VerifyOptions) => {
       const { keys, source } = trustedKeysFrom(options);
-      if (options.shard) parseShardOption(options.shard);
+      if (options.shard) parseShardOption(options.shard, 'narsign verify --help');
       const reports: VerifyFileResult[] = [];
       const onResult = options.json ? (r: VerifyFileResult) => reports.push(r) : undefined;
       const progress = createProgress('verifying');
@@ -147,7 +147,7 @@ function atMost(parse: (value: string) => number, name: string, max: number): (v
 /** With --shard, the store paths / hash parts of that shard (by hash part, as for a directory). */
 function inShardPaths(wanted: string[], shard: string | undefined): string[] {
   if (!shard) return wanted;
-  const parsed = parseShardOption(shard);
+  const parsed = parseShardOption(shard, 'narsign verify --help');
   return wanted.filter((w) => inShard(hashPartOf(w) ?? w, parsed));
 }
 
@@ -177,6 +177,7 @@ function jsonResult(r: VerifyFileResult): unknown {
       status: r.status,
       storePath: r.verdict.info.storePath,
       reason: r.verdict.reason,
+      bySignatures: r.verdict.bySignatures,
       validSignatures: r.verdict.validSignatures,
       signatures: r.verdict.signatures.map((s) => ({ keyName: s.keyName, status: s.status })),
     };
