@@ -48,13 +48,18 @@ test('an endless narinfo body: stopped at the narinfo limit (ERR_HTTP_BODY_TOO_L
   t.true((sentTo.get('/nix-cache-info') ?? Infinity) < 256 * 1024 ** 2, `${sentTo.get('/nix-cache-info')} bytes of nix-cache-info sent`);
 });
 
-test('a gzip bomb (Content-Encoding: gzip, 1.3 MB inflating to 1.25 GiB): decompressed bytes are counted, memory bounded', async (t) => {
+/** A server answering every request with a gzip bomb: 20 gzip members of 64 MiB of zeros (1.3 MB sent, 1.25 GiB inflated). */
+async function gzipBombServer(): Promise<Awaited<ReturnType<typeof httpServer>>> {
   const member = gzipBombMember();
-  const server = await httpServer((_req, res) => {
+  return httpServer((_req, res) => {
     res.writeHead(200, { 'content-encoding': 'gzip' });
     let members = 0;
     void pump(res, () => (members++ < 20 ? member : undefined));
   });
+}
+
+test('a gzip bomb (Content-Encoding: gzip, 1.3 MB inflating to 1.25 GiB): decompressed bytes are counted, memory bounded', async (t) => {
+  const server = await gzipBombServer();
   try {
     const r = await victim(t, ['verify', '--json', '--retries', '0', '-t', key.public, server.url, randomHashPart()]);
     t.log(`peak RSS ${r.peakMiB} MiB`);
@@ -69,12 +74,7 @@ test('a gzip bomb (Content-Encoding: gzip, 1.3 MB inflating to 1.25 GiB): decomp
 });
 
 test('many requests in flight (-j 16, 48 paths), every one a gzip bomb: memory bounded by concurrency × cap', async (t) => {
-  const member = gzipBombMember();
-  const server = await httpServer((_req, res) => {
-    res.writeHead(200, { 'content-encoding': 'gzip' });
-    let members = 0;
-    void pump(res, () => (members++ < 20 ? member : undefined));
-  });
+  const server = await gzipBombServer();
   try {
     const hashes = Array.from({ length: 48 }, () => randomHashPart());
     const r = await victim(t, ['verify', '--json', '--retries', '0', '-j', '16', '-t', key.public, server.url, ...hashes]);
