@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import fs from 'node:fs';
 import { isCorruptCode } from '../cache';
-import { NarsignError } from '../errors';
+import { NarsignError, printable } from '../errors';
 import { fingerprint } from '../fingerprint';
 import { formatHash } from '../hash';
 import { NarInfo, parseNarinfo } from '../narinfo';
@@ -117,9 +117,10 @@ file or other failure; 64 usage error.`)
           ...fields.otherFields.map((t) => ['(other)', t] as [string, string]),
           ['Fingerprint', fp],
         ];
-        let text = rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n');
+        // printable(): every value is what the narinfo's writer chose (a URL, a field, a key name).
+        let text = rows.map(([k, v]) => `${k.padEnd(12)} ${v.split('\n').map(printable).join('\n')}`).join('\n');
         text += fields.signatures.length ? '\nSignatures\n' : '\nSignatures   (none)\n';
-        for (const s of fields.signatures) text += `  ${s.keyName || '(no name)'}: ${s.status}${s.error ? ` (${s.error})` : ''}\n`;
+        for (const s of fields.signatures) text += `  ${printable(s.keyName || '(no name)')}: ${s.status}${s.error ? ` (${printable(s.error)})` : ''}\n`;
         text += `Trusted     ${verdict.trusted ? 'yes' : 'no'} (${verdict.reason})\n`;
         await writeOut(text);
       }

@@ -3,22 +3,29 @@
  * error is one line, never a stack trace; only an unexpected internal error shows one, under
  * NARSIGN_DEBUG=1.
  */
-import { NarsignError } from '../errors';
+import { NarsignError, printable } from '../errors';
 import { UsageError } from './exit-codes';
 
+// Every diagnostic goes through printable(): it can quote what a co-tenant or a server chose (a file
+// name, a narinfo line, a lock file's host, a Location), which must not reach the terminal raw.
 export function warn(message: string): void {
-  process.stderr.write(`narsign: warning: ${message}\n`);
+  process.stderr.write(`narsign: warning: ${printable(message)}\n`);
 }
 
 export function error(message: string): void {
-  process.stderr.write(`narsign: error: ${message}\n`);
+  process.stderr.write(`narsign: error: ${printable(message)}\n`);
 }
 
 /**
  * The one line a user sees for a problem with a file: `FILE: line N: what`. Nix's own narinfo
- * wording (`NAR info file 'FILE' is corrupt: what at line N`) is reshaped into that form.
+ * wording (`NAR info file 'FILE' is corrupt: what at line N`) is reshaped into that form. The line
+ * is printable(): the file's name and the quoted text are chosen by whoever wrote the cache.
  */
 export function describeProblem(p: { file: string; message: string; line?: number }): string {
+  return printable(problemLine(p));
+}
+
+function problemLine(p: { file: string; message: string; line?: number }): string {
   let message = p.message;
   let line = p.line;
   const nix = /^NAR info file '(.*)' is corrupt: ([\s\S]*?)(?: at line (\d+))?$/.exec(message);
@@ -37,14 +44,14 @@ export function describeProblem(p: { file: string; message: string; line?: numbe
 /** The one line a user sees for an error, with where it happened (file and line) in front. */
 export function describeError(err: unknown): string {
   if (err instanceof NarsignError) {
-    return err.file ? describeProblem({ file: err.file, message: err.message, line: err.line }) : err.message;
+    return err.file ? describeProblem({ file: err.file, message: err.message, line: err.line }) : printable(err.message);
   }
-  if (err instanceof UsageError) return err.message;
+  if (err instanceof UsageError) return printable(err.message);
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && e.code && e.syscall) {
-    return `${e.path ? `${e.path}: ` : ''}${e.code} (${e.syscall})`;
+    return printable(`${e.path ? `${e.path}: ` : ''}${e.code} (${e.syscall})`);
   }
-  return err instanceof Error ? err.message : String(err);
+  return printable(err instanceof Error ? err.message : String(err));
 }
 
 const ERRNO_WORDS: Record<string, string> = {

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import fs from 'node:fs';
 import { isCorruptCode, signCache, signNarinfoFiles, SignCacheOptions, SignCacheResult } from '../cache';
-import { NarsignError } from '../errors';
+import { NarsignError, printable } from '../errors';
 import { signLegacy2015 } from '../legacy2015';
 import { formatNarinfo, NarInfo, parseNarinfo, removeSignatures } from '../narinfo';
 import { parsePublicKeys, PublicKey } from '../keys';
@@ -133,7 +133,7 @@ Exit status: 0 done; 1 some narinfo corrupt; 2 some narinfo skipped as untrusted
         await writeOut(`${JSON.stringify({ command: 'sign', dryRun: Boolean(options.dryRun), ...result }, null, 2)}\n`);
       } else {
         for (const f of result.failures) process.stderr.write(`narsign: ${describeProblem(f)}\n`);
-        for (const f of result.skippedFiles) process.stderr.write(`narsign: skipped ${f.message}\n`);
+        for (const f of result.skippedFiles) process.stderr.write(`narsign: skipped ${printable(f.message)}\n`);
         if (result.total === 0 && !options.shard) warn(`no narinfo found in ${paths.join(', ')} (a binary cache has <hash>.narinfo files at its top level)`);
         process.stderr.write(`${signSummary(result, Boolean(options.dryRun))}\n`);
       }

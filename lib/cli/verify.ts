@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import { verifyCache, verifyNarinfoFiles, VerifyCacheOptions, VerifyCacheResult, VerifyFileResult } from '../cache';
 import { hashPartOf, verifyHttpCache } from '../cache-http';
-import { NarsignError, printable } from '../errors';
+import { NarsignError } from '../errors';
 import { MAX_RETRIES, MAX_TIMEOUT_MS } from '../http-fetch';
 import { inShard } from '../shard';
 import type { PublicKey } from '../keys';
@@ -78,8 +78,7 @@ failure (unreadable, network error, malformed signature under a trusted key name
         const { problems: _problems, ...counts } = result;
         await writeOut(`${JSON.stringify({ command: 'verify', trustedKeys: keys.map((k) => k.name), keySource: source, ...counts, files: reports.map(jsonResult) }, null, 2)}\n`);
       } else {
-        // printable: a problem can quote what a server or a cache's writer chose (a Location, a narinfo line).
-        for (const p of result.problems) process.stderr.write(`narsign: ${printable(describeProblem(p))}\n`);
+        for (const p of result.problems) process.stderr.write(`narsign: ${describeProblem(p)}\n`);
         if (result.total === 0 && !options.shard) warn(`no narinfo found in ${paths.join(', ')} (a binary cache has <hash>.narinfo files at its top level)`);
         if (result.total > result.problems.length + result.trusted) process.stderr.write(`narsign: (${result.total - result.trusted - result.problems.length} more problems not listed)\n`);
         process.stderr.write(`${verifySummary(result)}\n`);
