@@ -21,9 +21,10 @@
  * Where Nix only says "public key is not valid" (and refuses to run), narsign names the entry:
  * file, line, setting, position in the list and column.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readFileBounded } from './bounded-read';
 import { argTypeError, excerpt, NarsignError } from './errors';
 import { readKeyFile } from './key-files';
 import { parsePublicKey, parseSecretKey, type PublicKey } from './keys';
@@ -167,13 +168,23 @@ function parseBool(value: string, setting: string, where: { file: string; line: 
 }
 
 /** Reads a file as Nix's applyConfigFile does: any read failure (missing, unreadable, a directory) means "skip". */
+/**
+ * A nix.conf file's text, or undefined when it cannot be opened (as Nix skips a missing file). It is
+ * the operator's own file, so the limit is generous; it exists so that an `include` of /dev/zero or
+ * a FIFO is refused (ERR_NOT_REGULAR_FILE, ERR_NIXCONF_TOO_LARGE) instead of hanging or filling memory.
+ */
 function tryRead(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
-  } catch {
+    const tooLarge = (size: number) => new NarsignError('ERR_NIXCONF_TOO_LARGE', `nix.conf file '${file}' is ${size} bytes, more than the limit of ${MAX_NIXCONF_BYTES}`, { file });
+    return readFileBounded(file, { limit: MAX_NIXCONF_BYTES, tooLarge }).bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof NarsignError) throw error;
     return undefined;
   }
 }
+
+/** Most bytes of one nix.conf file (hundreds of thousands of trusted keys fit). */
+export const MAX_NIXCONF_BYTES = 64 * 1024 * 1024;
 
 /** Nix's pathExists: lstat succeeds (so a dangling symlink "exists", and then reads as nothing). */
 function pathExists(file: string): boolean {

@@ -52,7 +52,7 @@ test('symlinks and hard links planted at the predictable temporary names are nev
   }
 });
 
-test('a co-tenant listing the directory swaps each temporary file for a link before the rename: the narinfo never becomes the link', async (t) => {
+test('a co-tenant listing the directory swaps each temporary file for a link: nothing is written through it and no swapped temp is renamed into place', async (t) => {
   const dir = makeGeneratedCache(300);
   const v = victims();
   let swapped = 0;
