@@ -21,7 +21,7 @@
  * Where Nix only says "public key is not valid" (and refuses to run), narsign names the entry:
  * file, line, setting, position in the list and column.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readFileBounded } from './bounded-read';
@@ -169,7 +169,7 @@ function parseBool(value: string, setting: string, where: { file: string; line: 
 
 /** Reads a file as Nix's applyConfigFile does: any read failure (missing, unreadable, a directory) means "skip". */
 /**
- * A nix.conf file's text, or undefined when it cannot be opened (as Nix skips a missing file). It is
+ * A nix.conf file's text, or undefined when it cannot be read (as Nix skips a missing file or a directory). It is
  * the operator's own file, so the limit is generous; it exists so that an `include` of /dev/zero or
  * a FIFO is refused (ERR_NOT_REGULAR_FILE, ERR_NIXCONF_TOO_LARGE) instead of hanging or filling memory.
  */
@@ -178,8 +178,17 @@ function tryRead(file: string): string | undefined {
     const tooLarge = (size: number) => new NarsignError('ERR_NIXCONF_TOO_LARGE', `nix.conf file '${file}' is ${size} bytes, more than the limit of ${MAX_NIXCONF_BYTES}`, { file });
     return readFileBounded(file, { limit: MAX_NIXCONF_BYTES, tooLarge }).bytes.toString('utf8');
   } catch (error) {
-    if (error instanceof NarsignError) throw error;
+    // A directory cannot be read, and Nix skips what it cannot read; a FIFO or device is refused.
+    if (error instanceof NarsignError && !isDirectory(file)) throw error;
     return undefined;
+  }
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
   }
 }
 
