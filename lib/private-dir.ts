@@ -62,10 +62,17 @@ export function createPrivateDir(dir: string): PrivateDir {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= ATTEMPTS) throw error;
     }
   }
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  const swapped = (cause?: unknown) => new NarsignError('ERR_TEMP_DIR', `${file}: the private directory this run made was replaced (not a directory of this user with mode 0700); nothing written`, { file, cause });
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    // A link, a file or nothing where the directory was just made: someone swapped it.
+    throw ['ELOOP', 'ENOTDIR', 'ENOENT'].includes((error as NodeJS.ErrnoException).code ?? '') ? swapped(error) : error;
+  }
   try {
     const now = fs.fstatSync(fd);
-    if (!isOurs(now)) throw new NarsignError('ERR_TEMP_DIR', `${file}: the private directory this run made was replaced (not a directory of this user with mode 0700); nothing written`, { file });
+    if (!isOurs(now)) throw swapped();
     return { path: file, fd, dev: now.dev, ino: now.ino };
   } catch (error) {
     fs.closeSync(fd);

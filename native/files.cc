@@ -250,7 +250,8 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
     }
     priv_fd_ = openat(dir_fd_, priv_name_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (priv_fd_ < 0) {
-      FailAll(kWOpen, errno);
+      // A link, a file or nothing where the directory was just made: someone swapped it.
+      FailAll(errno == ELOOP || errno == ENOTDIR || errno == ENOENT ? kWSwapped : kWOpen, errno);
       return false;
     }
     struct stat st;

@@ -119,7 +119,13 @@ const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0 && process.g
   t.is(await exited, 0, err);
   const counts = JSON.parse(out) as { privateDirs: number; swapped: number; movedAway: number; insideEACCES: number; insideSwapped: number; errors: Record<string, number> };
   t.log(`attacker: ${JSON.stringify(counts)}`);
-  t.like(r, { total: 600, signed: 600, failed: 0 });
+  // The attacker may win the moment between making a private directory and opening it: that batch
+  // is refused (ERR_TEMP_DIR), nothing of it written. Every other narinfo is signed.
+  t.is(r.total, 600);
+  t.is(r.signed + r.failed, 600);
+  t.true(r.signed > 0);
+  const refused = new Set(r.failures.map((f) => path.basename(f.file)));
+  t.deepEqual(r.failures.filter((f) => f.code !== 'ERR_TEMP_DIR'), [], 'the only failures are refused batches');
   t.true(counts.privateDirs > 0, 'the attacker saw private directories');
   t.is(counts.insideSwapped, 0, 'nothing inside a private directory was swapped');
   t.true(counts.insideEACCES > 0, 'listing a private directory was refused to the attacker (EACCES)');
@@ -128,6 +134,10 @@ const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0 && process.g
     const file = path.join(dir, name);
     t.true(fs.lstatSync(file).isFile(), `${name} is a regular file`);
     const text = fs.readFileSync(file, 'utf8');
+    if (refused.has(name)) {
+      t.is(text, original, `${name}: refused, unchanged`);
+      continue;
+    }
     const sigs = text.split('\n').filter((l) => l.startsWith('Sig: adversary-test-1:'));
     t.is(sigs.length, 1, `${name}: one signature`);
     t.true(nodeVerify(publicKey, splitNixString(sigs[0].slice(5)).bytes, oracleFingerprint(original)), `${name}: the signature is valid`);
