@@ -6,15 +6,16 @@
  *  - each batch is read and parsed on the JS thread while the previous batch's signatures are being
  *    made or checked on the libuv pool (signManyAsync / verifyManyAsync), so I/O, parsing and crypto
  *    overlap;
- *  - a changed narinfo is replaced atomically: written to a temporary file this run creates in the
- *    same directory (`.<name>.narsign-<pid>-<random>.tmp`, O_EXCL|O_NOFOLLOW, then the original's
- *    mode: nothing a co-tenant planted is written through or renamed into place), made durable (the default: with the addon, one syncfs
- *    for the whole batch on Linux 5.8+, else an fsync per file; without it, the batch's fsyncs in
- *    parallel), then renamed over the original, and the directory is fsynced once per batch. With
- *    the addon a whole batch is written on the pool (lib/fs-batch.ts) while the next is parsed.
- *    A crash leaves each narinfo either as it was or fully signed; a later run removes temporary
- *    files whose process is gone (regular files only; a link named like one is unlinked, never
- *    followed);
+ *  - a changed narinfo is replaced atomically: written to a temporary file this run creates in a
+ *    private directory of the batch (`.narsign-<pid>-<random>`, 0700, in the cache directory:
+ *    lib/private-dir.ts; O_EXCL|O_NOFOLLOW, then the original's mode), made durable (the default:
+ *    with the addon, one syncfs for the whole batch on Linux 5.8+, else an fsync per file; without
+ *    it, the batch's fsyncs in parallel), then renamed through the private directory's descriptor
+ *    over the original (no name a co-tenant can swap is resolved on the way), and the directory is
+ *    fsynced once per batch. With the addon a whole batch is written on the pool
+ *    (lib/fs-batch.ts) while the next is parsed. A crash leaves each narinfo either as it was or
+ *    fully signed; a later run removes the private directories of processes that are gone (and
+ *    older versions' temporary files: regular files and links, never followed);
  *  - signing never reads or replaces a narinfo through a symlink (ERR_NARINFO_SYMLINK): the link
  *    could point out of the cache, and replacing it would change what it means; verifying reads
  *    through links to regular files. Every read is bounded (lib/bounded-read.ts);
@@ -42,6 +43,7 @@ import { createSigner } from './signer';
 import type { Signer } from './ed25519-types';
 import { signLegacy2015, verifyLegacy2015 } from './legacy2015';
 import { isCacheEntryName } from './narinfo-name';
+import { createPrivateDir, entry as inPrivateDir, PRIVATE_DIR_NAME, PrivateDir, removePrivateDir, removeStrayPrivateDir } from './private-dir';
 import { formatNarinfo, NarInfo, parseNarinfo, putSignature, removeSignatures, signatureKeyName } from './narinfo';
 import { inShard, parseShard, Shard } from './shard';
 import {
@@ -69,7 +71,7 @@ const VERIFY_BATCH_FILES = 128;
 const VERIFY_BATCHES_IN_FLIGHT = 2;
 /** Failures kept in a result's list (the counts are always complete). */
 const MAX_LISTED = 1000;
-/** A temporary narinfo: `.<name>.narsign-<pid>-<random>.tmp` (or `-<pid>.tmp`, as older versions named them). */
+/** A temporary narinfo as older versions left them in the cache: `.<name>.narsign-<pid>[-<random>].tmp`. */
 const TEMP_SUFFIX = /^\.(.+\.narinfo)\.narsign-(\d+)(?:-[0-9a-f]{16})?\.tmp$/;
 /** nix-cache-info is a few short lines. */
 const CACHE_INFO_LIMIT = 64 * 1024;
@@ -219,9 +221,10 @@ export function cacheStoreDir(dir: string): string | undefined {
 /**
  * The top-level narinfo names of a cache, streamed, in the shard: regular files and symlinks (the
  * reader decides about those); a directory, FIFO, socket or device named like a narinfo is skipped
- * with a warning. Stray temporary files of dead narsign processes are removed on the way when
- * `cleanTemps` (only under the cache lock): a regular file or a symlink of that name is unlinked
- * (the link itself, never what it points to); anything else of that name is left, with a warning.
+ * with a warning. What dead narsign processes left is removed on the way when `cleanTemps` (only
+ * under the cache lock): their private directories (lib/private-dir.ts: only ours, else a warning),
+ * and older versions' temporary files: a regular file or a symlink of that name is unlinked (the
+ * link itself, never what it points to); anything else of that name is left, with a warning.
  */
 export async function* narinfoNames(dir: string, shard?: Shard, cleanTemps = false, warn?: (message: string) => void): AsyncGenerator<string> {
   const handle = await fs.promises.opendir(dir, { bufferSize: 256 });
@@ -235,9 +238,16 @@ export async function* narinfoNames(dir: string, shard?: Shard, cleanTemps = fal
       if (inShard(name, shard)) yield name;
     } else if (cleanTemps) {
       const temp = TEMP_SUFFIX.exec(name);
-      if (temp && Number(temp[2]) !== process.pid && !processAlive(Number(temp[2]))) removeStrayTemp(dir, dirent, warn);
+      if (temp && deadRun(temp[2])) removeStrayTemp(dir, dirent, warn);
+      const priv = PRIVATE_DIR_NAME.exec(name);
+      if (priv && deadRun(priv[1])) removeStrayPrivateDir(dir, name, warn);
     }
   }
+}
+
+/** Whether the run of `pid` (from a temporary name) is over. */
+function deadRun(pid: string): boolean {
+  return Number(pid) !== process.pid && !processAlive(Number(pid));
 }
 
 /** Unlinks a dead run's temporary file: a regular file or a symlink (not followed); anything else is only reported. */
@@ -369,15 +379,15 @@ function aborted(signal: AbortSignal | undefined): void {
 }
 
 /**
- * A temporary file for a new version of `entry`, created by this run: an unguessable name (the pid
- * lets a later run clean up after a dead one), O_EXCL|O_NOFOLLOW so a planted symlink or hard link
- * at the name fails the open instead of being written through, mode 0600 until the original's mode
- * (never setuid: masked to 0777) is set on the open file. The twin of native/files.cc's CreateTemp.
+ * A temporary file for a new version of `entry`, created in the batch's private directory
+ * (lib/private-dir.ts, through its descriptor where the OS allows): an unguessable name,
+ * O_EXCL|O_NOFOLLOW, mode 0600 until the original's mode (never setuid: masked to 0777) is set on
+ * the open file. The twin of native/files.cc's CreateTemp.
  */
-function createTemp(entry: Entry): OpenTemp {
+function createTemp(priv: PrivateDir, entry: Entry): OpenTemp {
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
   for (let attempt = 1; ; attempt += 1) {
-    const temp = path.join(path.dirname(entry.file), `.${entry.name}.narsign-${process.pid}-${crypto.randomBytes(8).toString('hex')}.tmp`);
+    const temp = inPrivateDir(priv, `.${entry.name}.narsign-${process.pid}-${crypto.randomBytes(8).toString('hex')}.tmp`);
     let fd: number;
     try {
       fd = fs.openSync(temp, flags, 0o600);
@@ -385,52 +395,35 @@ function createTemp(entry: Entry): OpenTemp {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt < TEMP_ATTEMPTS) continue;
       throw error;
     }
+    const open = { temp, fd };
     try {
-      const { dev, ino } = fs.fstatSync(fd);
-      const open = { temp, fd, dev, ino };
-      try {
-        fs.fchmodSync(fd, (entry.mode || 0o644) & 0o777);
-      } catch (error) {
-        discardTemp(open);
-        throw error;
-      }
-      return open;
+      fs.fchmodSync(fd, (entry.mode || 0o644) & 0o777);
     } catch (error) {
       fs.closeSync(fd);
+      discardTemp(open);
       throw error;
     }
+    return open;
   }
 }
 
 /** Attempts at a fresh random temporary name (a collision means someone lists the directory and plants). */
 const TEMP_ATTEMPTS = 8;
 
-/** A temporary file this run created: its name, open fd (-1 once closed) and identity. */
+/** A temporary file this run created in its private directory: its path there and open fd (-1 once closed). */
 interface OpenTemp {
   temp: string;
   fd: number;
-  dev: number;
-  ino: number;
 }
 
-/** Whether the temporary name still holds the very file this run created (not one swapped in since). */
-function stillOurs(open: OpenTemp): boolean {
-  try {
-    const stat = fs.lstatSync(open.temp);
-    return stat.isFile() && stat.dev === open.dev && stat.ino === open.ino;
-  } catch {
-    return false;
-  }
-}
-
-/** Removes a temporary file this run created, if its name still holds it. */
+/** Removes a temporary file this run created (in the private directory, so no one else can have replaced it). */
 function discardTemp(open: OpenTemp): void {
-  if (stillOurs(open)) fs.rmSync(open.temp, { force: true });
+  fs.rmSync(open.temp, { force: true });
 }
 
 /** Writes `content` to a new temporary file for `entry`; returns it open. */
-function writeTemp(entry: Entry, content: string): OpenTemp {
-  const open = createTemp(entry);
+function writeTemp(priv: PrivateDir, entry: Entry, content: string): OpenTemp {
+  const open = createTemp(priv, entry);
   try {
     fs.writeSync(open.fd, content);
   } catch (error) {
@@ -459,10 +452,26 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
     }
     return written;
   }
+  let priv: PrivateDir;
+  try {
+    priv = createPrivateDir(dir);
+  } catch (error) {
+    for (const { entry } of pending) failures(problemOf(entry.file, error));
+    return 0;
+  }
+  try {
+    return await commitVia(priv, dir, pending, durable, failures);
+  } finally {
+    removePrivateDir(priv);
+  }
+}
+
+/** commitBatch's node:fs writer, with the batch's private directory. */
+async function commitVia(priv: PrivateDir, dir: string, pending: Array<{ entry: Entry; content: string }>, durable: boolean, failures: (p: FileProblem) => void): Promise<number> {
   const open: Array<OpenTemp & { entry: Entry }> = [];
   for (const { entry, content } of pending) {
     try {
-      open.push({ entry, ...writeTemp(entry, content) });
+      open.push({ entry, ...writeTemp(priv, entry, content) });
     } catch (error) {
       failures(problemOf(entry.file, error));
     }
@@ -483,8 +492,6 @@ async function commitBatch(dir: string, pending: Array<{ entry: Entry; content: 
     if (o.fd < 0) continue;
     try {
       fs.closeSync(o.fd);
-      // Only the file this run created is renamed into place: one swapped in since is left alone.
-      if (!stillOurs(o)) throw Object.assign(new Error(`EEXIST: rename '${o.temp}'`), { code: 'EEXIST', syscall: 'rename', path: o.temp });
       fs.renameSync(o.temp, o.entry.file);
       written += 1;
     } catch (error) {

@@ -11,7 +11,9 @@
  *    later); elsewhere file by file. On the fallback backend callers write with fs.*Sync.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { nativeFiles } from './backend';
+import { NarsignError } from './errors';
 
 /** One file of a batch: its bytes and mode bits, the I/O error fs would have thrown, or undefined (read it yourself). */
 export type FileRead = { bytes: Buffer; mode: number } | { error: NodeJS.ErrnoException } | undefined;
@@ -63,8 +65,9 @@ export const canReplaceFiles = nativeFiles !== undefined;
 /** Whether a durable replaceFiles flushes with one syncfs per batch; NARSIGN_SYNCFS=0 makes it fsync each file. */
 const useSyncfs = syncfsReportsErrors() && process.env.NARSIGN_SYNCFS !== '0';
 
-const WRITE_SYSCALLS = ['open', 'write', 'fsync', 'close', 'rename', 'syncfs'];
+const WRITE_SYSCALLS = ['open', 'write', 'fsync', 'close', 'rename', 'syncfs', 'fsync', 'mkdir'];
 const DIRECTORY_FSYNC = 6;
+const PRIVATE_DIR_SWAPPED = 8;
 
 export interface FileToReplace {
   target: string;
@@ -73,20 +76,24 @@ export interface FileToReplace {
 }
 
 /**
- * Replaces each target by its content atomically, on the pool: write a temporary file the addon
- * creates next to the target (an unguessable name, O_EXCL|O_NOFOLLOW, the mode applied by fchmod:
- * see native/files.cc), flush it
- * (durable: one syncfs for the batch, or an fsync per file), rename it over the target; then fsync
- * `dir` (durable). Resolves to each file's I/O error, or undefined where the file was replaced; a
- * failed file's temporary is removed and its target untouched. Rejects when the directory's fsync
- * fails (the files are in place, their renames maybe not durable), as the fs.*Sync path throws.
+ * Replaces each target (a file of `dir`) by its content atomically, on the pool: write a temporary
+ * file the addon creates in a private directory of its own in `dir` (see native/files.cc and
+ * lib/private-dir.ts: only descriptors are used from there on, so a co-tenant of `dir` can neither
+ * write through nor swap it; the mode applied by fchmod), flush it (durable: one syncfs for the
+ * batch, or an fsync per file), rename it over the target; then fsync `dir` (durable). Resolves to
+ * each file's I/O error (ERR_TEMP_DIR when the private directory was swapped before it was opened:
+ * nothing written), or undefined where the file was replaced; a failed file's temporary is removed
+ * and its target untouched. Rejects when the directory's fsync fails (the files are in place, their
+ * renames maybe not durable), as the fs.*Sync path throws.
  */
 export function replaceFiles(dir: string, files: readonly FileToReplace[], durable: boolean): Promise<Array<NodeJS.ErrnoException | undefined>> {
   const native = nativeFiles;
   if (native === undefined) return Promise.reject(new Error('replaceFiles needs the native addon'));
   const durability = !durable ? 0 : useSyncfs ? 2 : 1;
   return new Promise((resolve, reject) => {
-    native.writeFiles(dir, files.map((f) => f.target), files.map((f) => f.content), files.map((f) => f.mode), durability, (error, records) => {
+    // Names in `dir` (a target elsewhere is left as it is, and fails there with EINVAL).
+    const names = files.map((f) => (path.resolve(path.dirname(f.target)) === path.resolve(dir) ? path.basename(f.target) : f.target));
+    native.writeFiles(dir, names, files.map((f) => f.content), files.map((f) => f.mode), durability, (error, records) => {
       if (error || !records) {
         reject(error);
         return;
@@ -98,6 +105,10 @@ export function replaceFiles(dir: string, files: readonly FileToReplace[], durab
         if (syscall === DIRECTORY_FSYNC) {
           reject(ioError(dir, errno, 'fsync'));
           return;
+        }
+        if (syscall === PRIVATE_DIR_SWAPPED) {
+          errors[i] = new NarsignError('ERR_TEMP_DIR', `${dir}: the private directory this run made was replaced (not a directory of this user with mode 0700); nothing written`, { file: files[i].target });
+          continue;
         }
         errors[i] = ioError(files[i].target, errno, WRITE_SYSCALLS[syscall] ?? 'write');
       }

@@ -128,41 +128,39 @@ class ReadFilesWorker final : public Napi::AsyncWorker {
   std::vector<uint8_t> data_;
 };
 
-// writeFiles(dir, targets, contents, modes, durability, callback) replaces a batch of files
-// atomically, on the pool: each content is written to a temporary file this call creates next to
-// its target, made durable (durability 1: fsync each file; 2: one syncfs for the batch; 0: not), and
-// renamed over its target; then the directory is fsynced (durability 1 or 2). A temporary file that
-// failed any step is removed and its target left alone; with syncfs, a failed flush fails the whole
-// batch.
+// writeFiles(dir, targets, contents, modes, durability, callback) replaces a batch of files of
+// `dir` atomically, on the pool: each content is written to a temporary file this call creates,
+// made durable (durability 1: fsync each file; 2: one syncfs for the batch; 0: not), and renamed
+// over its target; then the directory is fsynced (durability 1 or 2). A temporary file that failed
+// any step is removed and its target left alone; with syncfs, a failed flush fails the whole batch.
+// A target is a name in `dir`, or `dir` + '/' + name (anything else fails with EINVAL at open).
 //
-// The temporary files are made so that nothing a co-tenant of the directory planted can be written
-// through or renamed into place: each is `.<target name>.narsign-<pid>-<16 random hex>.tmp` (the
-// pid lets a later run remove the leftovers of a dead one; the random part makes the name
-// unguessable), created with O_CREAT|O_EXCL|O_NOFOLLOW (a planted symlink or hard link at the name
-// fails the open instead of being truncated), mode 0600 until it is written and then fchmod'ed to
-// the mode given (masked to 0777: never setuid, never broader than the original), and it is renamed
-// or removed only while the name still holds the very inode this call created (lstat against the
-// open file's fstat): a temporary swapped for something else is left alone and its target untouched.
+// The temporary files live in a private directory the call creates in `dir`:
+// `.narsign-<pid>-<16 random hex>` (the pid lets a later run remove a dead one's; the random part
+// makes it unguessable), mkdir'ed 0700 and then opened O_DIRECTORY|O_NOFOLLOW and checked on the
+// open descriptor (a directory of this euid, mode 0700: else someone swapped it between the mkdir
+// and the open, and the batch is refused with nothing written, syscall 8). Only this euid can then
+// create, rename or remove names in it, so every later step goes through descriptors
+// (openat/renameat/unlinkat on the private directory and on `dir`, opened once) and no name a
+// co-tenant of `dir` can touch is ever resolved: nothing it planted is written through, and nothing
+// it swapped in is renamed into place. Each temporary file is created O_EXCL|O_NOFOLLOW, mode 0600
+// until written, then fchmod'ed to the mode given (masked to 0777: never setuid, never broader than
+// the original). At the end the private directory is removed, if its name still holds it.
 // callback(null, records): 2 int32 per file, [errno, syscall] (0, 0 when replaced; syscalls: 0 open,
-// 1 write, 2 fsync, 3 close, 4 rename, 5 syncfs; the directory's fsync failing is reported on every
-// replaced file as syscall 6; a temporary file swapped by someone else is EEXIST at rename).
-enum WriteSyscall { kWOpen = 0, kWWrite = 1, kWFsync = 2, kWClose = 3, kWRename = 4, kWSyncfs = 5, kWDirFsync = 6 };
+// 1 write, 2 fsync, 3 close, 4 rename, 5 syncfs, 7 mkdir (the private directory), 8 the private
+// directory was swapped; the directory's fsync failing is reported on every replaced file as 6).
+enum WriteSyscall { kWOpen = 0, kWWrite = 1, kWFsync = 2, kWClose = 3, kWRename = 4, kWSyncfs = 5, kWDirFsync = 6, kWMkdir = 7, kWSwapped = 8 };
 
 // Attempts at a fresh random name before giving up (a collision means someone lists and plants).
 constexpr int kTempAttempts = 8;
 
 struct FileToWrite {
-  std::string target, content, temp;
+  std::string target, content, name, temp;
   int mode;
-  dev_t dev = 0;
-  ino_t ino = 0;
 };
 
-// `.<name>.narsign-<pid>-<random>.tmp` next to `target`.
-std::string TempNameFor(const std::string& target) {
-  size_t slash = target.rfind('/');
-  std::string dir = slash == std::string::npos ? std::string() : target.substr(0, slash + 1);
-  std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+// `<prefix><pid>-<16 random hex><suffix>`.
+std::string RandomName(const std::string& prefix, const std::string& suffix) {
   uint8_t random[8];
   randombytes_buf(random, sizeof random);
   static const char kHex[] = "0123456789abcdef";
@@ -171,7 +169,17 @@ std::string TempNameFor(const std::string& target) {
     hex += kHex[byte >> 4];
     hex += kHex[byte & 15];
   }
-  return dir + "." + name + ".narsign-" + std::to_string(static_cast<long>(getpid())) + "-" + hex + ".tmp";
+  return prefix + std::to_string(static_cast<long>(getpid())) + "-" + hex + suffix;
+}
+
+// The name in `dir` that `target` denotes, or "" when it is not one.
+std::string NameIn(const std::string& dir, const std::string& target) {
+  size_t slash = target.rfind('/');
+  std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+  if (slash != std::string::npos && target.compare(0, slash, dir) != 0) return std::string();
+  if (slash != std::string::npos && slash != dir.size()) return std::string();
+  if (name.empty() || name == "." || name == "..") return std::string();
+  return name;
 }
 
 class WriteFilesWorker final : public Napi::AsyncWorker {
@@ -184,51 +192,99 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
         records_(files_.size() * 2, 0) {}
 
  private:
-  // Whether file i's temporary name still holds the inode this call created. (On Linux through an
-  // O_PATH descriptor of the name itself, not lstat: no libc symbol beyond those already used.)
-  bool StillOurs(size_t i) {
-    struct stat st;
-#ifdef O_PATH
-    int fd = open(files_[i].temp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool found = fstat(fd, &st) == 0;
-    close(fd);
-#else
-    bool found = lstat(files_[i].temp.c_str(), &st) == 0;
-#endif
-    return found && S_ISREG(st.st_mode) && st.st_dev == files_[i].dev && st.st_ino == files_[i].ino;
-  }
-
-  void Fail(size_t i, WriteSyscall syscall, int error) {
+  void Record(size_t i, WriteSyscall syscall, int error) {
     records_[i * 2] = error;
     records_[i * 2 + 1] = syscall;
-    if (StillOurs(i)) unlink(files_[i].temp.c_str());
+  }
+
+  // Every file not yet failed fails with `error` at `syscall`.
+  void FailAll(WriteSyscall syscall, int error) {
+    for (size_t i = 0; i < files_.size(); i++) {
+      if (records_[i * 2] == 0) Record(i, syscall, error);
+    }
+  }
+
+  // The temporary file is in the private directory: no one else can have replaced it.
+  void Fail(size_t i, WriteSyscall syscall, int error) {
+    Record(i, syscall, error);
+    unlinkat(priv_fd_, files_[i].temp.c_str(), 0);
   }
 
   void Execute() override {
-    size_t written = 0;
-    for (size_t i = 0; i < files_.size(); i++) written += WriteTemp(i) ? 1 : 0;
-    if (durability_ == 2 && written > 0) SyncBatch();
-    size_t renamed = 0;
     for (size_t i = 0; i < files_.size(); i++) {
-      if (records_[i * 2] != 0) continue;
-      if (!StillOurs(i)) {
-        records_[i * 2] = EEXIST;  // swapped by someone else: neither renamed nor removed
-        records_[i * 2 + 1] = kWRename;
-      } else if (rename(files_[i].temp.c_str(), files_[i].target.c_str()) != 0) {
-        Fail(i, kWRename, errno);
-      } else {
-        renamed++;
-      }
+      files_[i].name = NameIn(dir_, files_[i].target);
+      if (files_[i].name.empty()) Record(i, kWOpen, EINVAL);
     }
-    if (durability_ != 0 && renamed > 0) SyncDirectory();
+    dir_fd_ = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd_ < 0) return FailAll(kWOpen, errno);
+    if (MakePrivateDirectory()) {
+      size_t written = 0;
+      for (size_t i = 0; i < files_.size(); i++) written += records_[i * 2] == 0 && WriteTemp(i) ? 1 : 0;
+      if (durability_ == 2 && written > 0) SyncBatch();
+      size_t renamed = 0;
+      for (size_t i = 0; i < files_.size(); i++) {
+        if (records_[i * 2] != 0) continue;
+        if (renameat(priv_fd_, files_[i].temp.c_str(), dir_fd_, files_[i].name.c_str()) != 0) {
+          Fail(i, kWRename, errno);
+        } else {
+          renamed++;
+        }
+      }
+      RemovePrivateDirectory();
+      if (durability_ != 0 && renamed > 0) SyncDirectory();
+    }
+    close(dir_fd_);
+  }
+
+  // Creates and opens the private directory; false (every file failed) when it cannot, or when
+  // what the name holds by the time it is opened is not the directory just made.
+  bool MakePrivateDirectory() {
+    int error = EEXIST;
+    for (int attempt = 0; attempt < kTempAttempts && error == EEXIST; attempt++) {
+      priv_name_ = RandomName(".narsign-", "");
+      error = mkdirat(dir_fd_, priv_name_.c_str(), 0700) == 0 ? 0 : errno;
+    }
+    if (error != 0) {
+      FailAll(kWMkdir, error);
+      return false;
+    }
+    priv_fd_ = openat(dir_fd_, priv_name_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (priv_fd_ < 0) {
+      // A link, a file or nothing where the directory was just made: someone swapped it.
+      FailAll(errno == ELOOP || errno == ENOTDIR || errno == ENOENT ? kWSwapped : kWOpen, errno);
+      return false;
+    }
+    struct stat st;
+    if (fstat(priv_fd_, &st) != 0) {
+      FailAll(kWOpen, errno);
+    } else if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+      FailAll(kWSwapped, EPERM);  // someone else's: left alone, nothing written
+    } else {
+      priv_dev_ = st.st_dev;
+      priv_ino_ = st.st_ino;
+      return true;
+    }
+    close(priv_fd_);
+    priv_fd_ = -1;
+    return false;
+  }
+
+  // Removes the (by now empty) private directory, only while its name still holds it.
+  void RemovePrivateDirectory() {
+    int fd = openat(dir_fd_, priv_name_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    bool same = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == priv_dev_ && st.st_ino == priv_ino_;
+    if (fd >= 0) close(fd);
+    if (same) unlinkat(dir_fd_, priv_name_.c_str(), AT_REMOVEDIR);
+    close(priv_fd_);
+    priv_fd_ = -1;
   }
 
   // Creates file i's temporary file under a fresh random name; -1 with errno set when it cannot.
   int CreateTemp(FileToWrite& file) {
     for (int attempt = 0; attempt < kTempAttempts; attempt++) {
-      file.temp = TempNameFor(file.target);
-      int fd = open(file.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      file.temp = RandomName("." + file.name + ".narsign-", ".tmp");
+      int fd = openat(priv_fd_, file.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd >= 0 || errno != EEXIST) return fd;
     }
     return -1;
@@ -238,20 +294,9 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
     FileToWrite& file = files_[i];
     int fd = CreateTemp(file);
     if (fd < 0) {
-      records_[i * 2] = errno;  // nothing was created to remove
-      records_[i * 2 + 1] = kWOpen;
+      Record(i, kWOpen, errno);  // nothing was created to remove
       return false;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-      int error = errno;
-      close(fd);
-      records_[i * 2] = error;  // cannot tell it is ours: leave it (a later run removes it)
-      records_[i * 2 + 1] = kWOpen;
-      return false;
-    }
-    file.dev = st.st_dev;
-    file.ino = st.st_ino;
     if (fchmod(fd, static_cast<mode_t>(file.mode)) != 0) {
       int error = errno;
       close(fd);
@@ -285,9 +330,7 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
 
   void SyncBatch() {
 #ifdef __linux__
-    int fd = open(dir_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-    int error = fd < 0 ? errno : (syncfs(fd) != 0 ? errno : 0);
-    if (fd >= 0) close(fd);
+    int error = syncfs(dir_fd_) != 0 ? errno : 0;
 #else
     int error = ENOSYS;
 #endif
@@ -298,17 +341,10 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
   }
 
   void SyncDirectory() {
-    int fd = open(dir_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-    int error = fd < 0 ? errno : (fsync(fd) != 0 ? errno : 0);
-    if (fd >= 0) close(fd);
+    int error = fsync(dir_fd_) != 0 ? errno : 0;
     if (error == 0) return;
     // The files are in place but their renames may not be durable: say so on each of them.
-    for (size_t i = 0; i < files_.size(); i++) {
-      if (records_[i * 2] == 0) {
-        records_[i * 2] = error;
-        records_[i * 2 + 1] = kWDirFsync;
-      }
-    }
+    FailAll(kWDirFsync, error);
   }
 
   void OnOK() override {
@@ -322,6 +358,11 @@ class WriteFilesWorker final : public Napi::AsyncWorker {
   std::vector<FileToWrite> files_;
   int durability_;
   std::vector<int32_t> records_;
+  int dir_fd_ = -1;
+  int priv_fd_ = -1;
+  std::string priv_name_;
+  dev_t priv_dev_ = 0;
+  ino_t priv_ino_ = 0;
 };
 
 // A string argument for a path: no NUL bytes (open(2) would stop at the first).

@@ -93,7 +93,7 @@ nativeTest('replaceFiles: contents and modes in place, temporary files gone; a f
     const dir = tempDir();
     const targets = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, n));
     targets.forEach((p) => fs.writeFileSync(p, `old ${p}`));
-    // b's temporary file cannot be created: its directory does not exist (ENOENT at open).
+    // b is not a file of `dir`: refused (EINVAL at open), nothing created for it.
     targets[1] = path.join(dir, 'missing', 'b');
     const files = targets.map((target, i) => ({ target, content: `new ${i} ✓\n`, mode: [0o644, 0o600, 0o640, 0o644][i] }));
     fs.rmSync(targets[2]);
@@ -101,7 +101,7 @@ nativeTest('replaceFiles: contents and modes in place, temporary files gone; a f
     const errors = await replaceFiles(dir, files, durable);
     t.is(errors.length, 4);
     t.is(errors[0], undefined);
-    t.like(errors[1], { code: 'ENOENT', syscall: 'open' });
+    t.like(errors[1], { code: 'EINVAL', syscall: 'open' });
     t.like(errors[2], { code: 'EISDIR', syscall: 'rename' });
     t.is(errors[3], undefined);
     t.is(fs.readFileSync(targets[0], 'utf8'), 'new 0 ✓\n');

@@ -4,7 +4,8 @@
  * was or fully signed (never half-written) — instead of dying where it stands and leaving the lock
  * and temporaries for the next run.
  *
- * The signal is sent once the run has started writing: when the first temporary file appears.
+ * The signal is sent once the run has started writing: when its first private directory (where its
+ * temporary files go) appears.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -32,7 +33,7 @@ async function signAndInterrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<{ dir: st
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let sent = false;
   const watcher = fs.watch(dir, (_event, name) => {
-    if (!sent && typeof name === 'string' && name.includes('.narsign-') && name.endsWith('.tmp')) {
+    if (!sent && typeof name === 'string' && name.startsWith('.narsign-')) {
       sent = true;
       child.kill(signal);
     }
