@@ -32,14 +32,22 @@ const viaProc = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
 export interface PrivateDir {
   /** Its path in the cache directory (its name there may be swapped; see `entry`). */
   path: string;
+  /** Its descriptor (-1 where files have no POSIX owners: Windows). */
   fd: number;
   dev: number;
   ino: number;
 }
 
+/**
+ * Whether files have POSIX owners and modes here. Windows has neither (no `process.geteuid`): there
+ * the private directory is only a directory of a random name, and the rules of this module are not
+ * claimed (docs/platforms.md).
+ */
+const posixOwners = typeof process.geteuid === 'function';
+
 /** Whether `stat` is a directory only this euid can change: ours, mode 0700. */
 function isOurs(stat: fs.Stats): boolean {
-  return stat.isDirectory() && stat.uid === process.geteuid!() && (stat.mode & 0o7777) === 0o700;
+  return stat.isDirectory() && (!posixOwners || (stat.uid === process.geteuid!() && (stat.mode & 0o7777) === 0o700));
 }
 
 /** A path to `name` inside the private directory that resolves through its descriptor where it can. */
@@ -63,6 +71,11 @@ export function createPrivateDir(dir: string): PrivateDir {
     }
   }
   const swapped = (cause?: unknown) => new NarsignError('ERR_TEMP_DIR', `${file}: the private directory this run made was replaced (not a directory of this user with mode 0700); nothing written`, { file, cause });
+  if (!posixOwners) {
+    const made = fs.lstatSync(file);
+    if (!isOurs(made)) throw swapped();
+    return { path: file, fd: -1, dev: made.dev, ino: made.ino };
+  }
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
@@ -88,7 +101,7 @@ export function removePrivateDir(priv: PrivateDir): void {
   } catch {
     /* gone or not empty: left for a later run */
   } finally {
-    fs.closeSync(priv.fd);
+    if (priv.fd >= 0) fs.closeSync(priv.fd);
   }
 }
 
