@@ -4,7 +4,7 @@
  */
 import { types } from 'node:util';
 import os from 'node:os';
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, NarsignError, rangeError } from './errors';
 import type { BatchOptions } from './ed25519-types';
 import { viewArg } from './views';
 
@@ -29,10 +29,6 @@ export function outputArg(value: unknown, count: number, unit: number): Uint8Arr
     throw new NarsignError('ERR_OUTPUT_TOO_SMALL', `output is too small (needs ${needed} bytes)`);
   }
   return bytes;
-}
-
-function rangeError(message: string): RangeError & { code: string } {
-  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { VerifyCacheResult, VerifyFileResult } from './cache';
 import { problemResult, verdictResult, verifyCollector, withNarCheck } from './cache';
 import { argTypeError, NarsignError, printable } from './errors';
-import { parseNixCacheInfo } from './cache-info';
+import { MAX_CACHE_INFO_BYTES, parseNixCacheInfo } from './cache-info';
 import { mapConcurrent } from './concurrent';
 import { cacheFileUrl, checkHttpGetOptions, httpGet, HttpGetOptions } from './http-fetch';
 import { checkNarHttp } from './nar-check';
@@ -22,9 +22,6 @@ export interface FetchOptions extends HttpGetOptions {
 
 /** `url`: where the file came from (differs from the requested URL after a redirect). */
 export type FetchResult = { status: 'ok'; body: Buffer; url: string } | { status: 'missing'; url: string };
-
-/** `nix-cache-info` is a few short lines; this is generous. */
-export const MAX_CACHE_INFO_BYTES = 64 * 1024;
 
 /**
  * GET one file of the cache, at most `maxBytes` (default: a narinfo's limit). 404/410 → `missing`;

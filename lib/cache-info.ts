@@ -1,5 +1,8 @@
 /** `nix-cache-info`, the file at the root of every binary cache. */
 
+/** Most bytes of a `nix-cache-info` read from a directory or a server: it is a few short lines; this is generous. */
+export const MAX_CACHE_INFO_BYTES = 64 * 1024;
+
 /** The `StoreDir` a cache announces in `nix-cache-info` (Nix's default when it says nothing). */
 export function parseNixCacheInfo(text: string): { storeDir?: string; wantMassQuery?: boolean; priority?: number } {
   const info: { storeDir?: string; wantMassQuery?: boolean; priority?: number } = {};

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileKind, readFileBounded } from './bounded-read';
-import { argTypeError, NarsignError } from './errors';
+import { argTypeError, NarsignError, rangeError } from './errors';
 
 export const LOCK_FILE = '.narsign.lock';
 /** How long a signer waits for another one's lock by default (`--lock-timeout`). */
@@ -165,7 +165,7 @@ export async function lockCache(
   const file = path.join(dir, LOCK_FILE);
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number') throw argTypeError('timeoutMs must be a number of milliseconds');
-  if (!(timeoutMs >= 0)) throw Object.assign(new RangeError(`timeoutMs must be a non-negative number of milliseconds, not ${timeoutMs}`), { code: 'ERR_OUT_OF_RANGE' });
+  if (!(timeoutMs >= 0)) throw rangeError(`timeoutMs must be a non-negative number of milliseconds, not ${timeoutMs}`);
   const started = Date.now();
   let told = false;
   for (;;) {

@@ -31,7 +31,7 @@ import { signManyAsync, verifyManyAsync } from './batch';
 import { encodeBase64 } from './base64';
 import { lockCache, processAlive } from './cache-lock';
 import { fileKind, readFileBounded, readNarinfoFile } from './bounded-read';
-import { parseNixCacheInfo } from './cache-info';
+import { MAX_CACHE_INFO_BYTES, parseNixCacheInfo } from './cache-info';
 import { canReplaceFiles, readFileBatch, replaceFiles } from './fs-batch';
 import { fsyncDirectory } from './key-files';
 import { mapConcurrent } from './concurrent';
@@ -73,8 +73,6 @@ const VERIFY_BATCHES_IN_FLIGHT = 2;
 const MAX_LISTED = 1000;
 /** A temporary narinfo as older versions left them in the cache: `.<name>.narsign-<pid>[-<random>].tmp`. */
 const TEMP_SUFFIX = /^\.(.+\.narinfo)\.narsign-(\d+)(?:-[0-9a-f]{16})?\.tmp$/;
-/** nix-cache-info is a few short lines. */
-const CACHE_INFO_LIMIT = 64 * 1024;
 
 export interface CacheProgress {
   /** Narinfos handled so far (in this shard). */
@@ -205,13 +203,13 @@ function checkDir(dir: unknown): string {
 
 /**
  * The cache's StoreDir from nix-cache-info, when it says one. A file that cannot be read as a
- * regular file of at most CACHE_INFO_LIMIT bytes (missing, a FIFO, a directory, huge) says nothing:
+ * regular file of at most MAX_CACHE_INFO_BYTES bytes (missing, a FIFO, a directory, huge) says nothing:
  * whoever can put one there could as well write a small one saying anything.
  */
 export function cacheStoreDir(dir: string): string | undefined {
   const file = path.join(dir, 'nix-cache-info');
   try {
-    const { bytes } = readFileBounded(file, { limit: CACHE_INFO_LIMIT, tooLarge: (size) => new NarsignError('ERR_CACHE_INFO_LIMIT', `${file} is ${size} bytes long`) });
+    const { bytes } = readFileBounded(file, { limit: MAX_CACHE_INFO_BYTES, tooLarge: (size) => new NarsignError('ERR_CACHE_INFO_LIMIT', `${file} is ${size} bytes long`) });
     return parseNixCacheInfo(bytes.toString('utf8')).storeDir;
   } catch {
     return undefined;

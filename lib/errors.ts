@@ -28,6 +28,11 @@ export function argTypeError(message: string, code = 'ERR_INVALID_ARG_TYPE'): Ty
   return error;
 }
 
+/** A RangeError with the code ERR_OUT_OF_RANGE, naming the offending argument (a number outside its range). */
+export function rangeError(message: string): RangeError & { code: string } {
+  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
+}
+
 /**
  * `text` as quoted in an error message: whole when short (as Nix quotes it), cut to its first 256
  * characters past 512, so a hostile megabyte of input does not become a megabyte of message.

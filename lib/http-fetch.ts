@@ -16,7 +16,7 @@
  * Text the server chose (a Location, an error from the HTTP stack) is made printable before it goes
  * into a message.
  */
-import { argTypeError, NarsignError, printable } from './errors';
+import { argTypeError, NarsignError, printable, rangeError } from './errors';
 
 export interface HttpGetOptions {
   /** One attempt, whole: its redirects, the headers and the entire body, in milliseconds (default 30 s). */
@@ -114,9 +114,7 @@ export function checkHttpGetOptions(options: HttpGetOptions): { retries: number;
 function inRange(name: string, value: number, min: number, max: number): number {
   if (typeof value !== 'number') throw argTypeError(`${name} must be a number`);
   if (!Number.isInteger(value) || value < min || value > max) {
-    const error = new RangeError(`${name} must be an integer from ${min} to ${max}`) as RangeError & { code: string };
-    error.code = 'ERR_OUT_OF_RANGE';
-    throw error;
+    throw rangeError(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;
 }

@@ -29,7 +29,7 @@ import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type * as S3 from '@aws-sdk/client-s3';
-import { NarsignError } from '../errors';
+import { NarsignError, rangeError } from '../errors';
 import { mapConcurrent } from '../concurrent';
 import { NARINFO_LIMITS } from '../narinfo';
 import { describeS3Location, parseS3Url, S3Location } from './s3-url';
@@ -437,9 +437,7 @@ function narinfoContentType(type: string | undefined): string {
 
 function positiveInteger(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 1) {
-    const error = new RangeError(`${name} must be a positive integer`) as RangeError & { code: string };
-    error.code = 'ERR_OUT_OF_RANGE';
-    throw error;
+    throw rangeError(`${name} must be a positive integer`);
   }
   return value;
 }
