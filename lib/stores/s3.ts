@@ -118,6 +118,8 @@ export function openS3Store(url: string | S3Location, options: S3StoreOptions = 
  * handler, before the SDK sees them.
  */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Truncated listing pages in a row with no key past the last one before the listing is refused (S3 may send a few). */
+const MAX_STALLED_PAGES = 16;
 
 /**
  * Wraps the client's request handler so every response body the SDK reads itself is capped. An
@@ -176,8 +178,12 @@ class S3Store implements Store {
 
   async *listNarinfos(options: StoreCallOptions = {}): AsyncIterable<string> {
     const listPrefix = this.location.prefix ? `${this.location.prefix}/` : '';
-    const seen = new Set<string>();
+    // A listing must move forward: S3 returns keys in UTF-8 byte order, page after page. Only the
+    // last key and token are kept (memory flat in the bucket's size); a server that pages without
+    // progress — a repeated token, or pages that never pass the last key — is stopped with an error.
     let token: string | undefined;
+    let lastKey: Buffer | undefined;
+    let stalled = 0;
     for (;;) {
       const page = await this.send(new this.sdk.ListObjectsV2Command({
         Bucket: this.location.bucket,
@@ -187,16 +193,26 @@ class S3Store implements Store {
         MaxKeys: this.options.maxKeys ?? 1000,
         ContinuationToken: token,
       }), listPrefix || '/', options.signal);
+      let progressed = false;
+      for (const key of [...(page.Contents ?? []).map((o: { Key?: string }) => o.Key), ...(page.CommonPrefixes ?? []).map((p: { Prefix?: string }) => p.Prefix)]) {
+        if (key === undefined) continue;
+        const bytes = Buffer.from(key, 'utf8');
+        if (lastKey === undefined || Buffer.compare(bytes, lastKey) > 0) {
+          lastKey = bytes;
+          progressed = true;
+        }
+      }
       for (const object of page.Contents ?? []) {
         const name = object.Key?.startsWith(listPrefix) ? object.Key.slice(listPrefix.length) : undefined;
         if (name !== undefined && NARINFO_NAME.test(name)) yield name;
       }
       if (!page.IsTruncated) return;
-      token = page.NextContinuationToken;
-      // A server that repeats a token (or gives none) would page forever: stop with an error.
-      if (!token) throw new NarsignError('ERR_S3_LISTING', `${this.url}: the listing is truncated but the server gave no continuation token`);
-      if (seen.has(token)) throw new NarsignError('ERR_S3_LISTING', `${this.url}: the server repeated a continuation token (after ${seen.size} pages)`);
-      seen.add(token);
+      const next = page.NextContinuationToken;
+      if (!next) throw new NarsignError('ERR_S3_LISTING', `${this.url}: the listing is truncated but the server gave no continuation token`);
+      if (next === token) throw new NarsignError('ERR_S3_LISTING', `${this.url}: the server repeated a continuation token`);
+      stalled = progressed ? 0 : stalled + 1;
+      if (stalled > MAX_STALLED_PAGES) throw new NarsignError('ERR_S3_LISTING', `${this.url}: the listing made no progress in ${stalled} pages (no key past the last one)`);
+      token = next;
     }
   }
 

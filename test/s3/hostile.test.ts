@@ -127,6 +127,26 @@ test('a server repeating a continuation token is ERR_S3_LISTING, not an endless 
   });
 });
 
+test('a server paging forever with fresh tokens but no new keys is ERR_S3_LISTING after a bounded number of pages, memory flat', async (t) => {
+  let requests = 0;
+  const name = narinfoName();
+  await withServer((_request, _body, response) => {
+    requests += 1;
+    response.writeHead(200, { 'content-type': 'application/xml' });
+    // The same key again and again, each time with a new token: no progress through the bucket.
+    response.end(listing([name], true, `token-${requests}`));
+  }, async (url) => {
+    const store = openS3Store(url, { credentials: FAKE_CREDENTIALS, maxAttempts: 1 });
+    const error = await t.throwsAsync(async () => {
+      for await (const _ of store.listNarinfos!()) if (requests > 100) throw new Error('the listing went on past 100 pages');
+    });
+    t.is((error as NarsignError).code, 'ERR_S3_LISTING', (error as Error).message);
+    t.regex((error as Error).message, /no progress/);
+    t.true(requests <= 20, `${requests} pages`);
+    await store.close();
+  });
+});
+
 test('503 SlowDown is retried with backoff, a bounded number of times', async (t) => {
   let requests = 0;
   const name = narinfoName();
